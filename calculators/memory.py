@@ -1,0 +1,169 @@
+"""GPU memory of a model's weights and of its KV cache.
+
+Weights: every tensor of :func:`calculators.params.tensor_groups` times its storage size, with the
+scales and zero points of quantized formats counted (formats in :data:`WEIGHT_FORMATS`).
+KV cache: what one token adds to the cache of every attention layer, per GPU under tensor
+parallelism, and what a sequence of N tokens holds when sliding-window layers keep at most their
+window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from calculators import dtypes
+from calculators.errors import CalcError
+from calculators.models import ModelSpec, QuantSpec
+from calculators.params import TensorGroup, check_tp, kv_heads_per_gpu, tensor_groups
+
+GIB = 1 << 30
+
+#: user-selectable weight formats and how vLLM stores them
+WEIGHT_FORMATS = {
+    "auto": "the checkpoint's own format (quantization_config when present, else torch_dtype)",
+    "float32": "4 bytes per weight",
+    "bfloat16": "2 bytes per weight",
+    "float16": "2 bytes per weight",
+    "fp8": "1 byte per weight + one fp32 scale per output channel (vLLM's fp8 linear layers)",
+    "int8": "1 byte per weight + one fp32 scale per output channel (W8A8/W8A16)",
+    "int4": "AWQ-style: 4 bits per weight + an fp16 scale and a 4-bit zero point per group of 128",
+    "mxfp4": "OCP MX FP4: 4 bits per weight + one 8-bit E8M0 scale per 32 weights, on MoE experts only",
+}
+
+
+@dataclass(frozen=True)
+class WeightsMemory:
+    """Bytes of weights: ``bytes_total`` as stored, ``bytes_per_gpu`` on the busiest GPU."""
+
+    bytes_total: int
+    bytes_per_gpu: int
+    format: str  # what was assumed, for display
+    quantized_bytes_per_gpu: int  # of which in quantized linear layers (incl. scales)
+
+
+def _quant_for(spec: ModelSpec, weights_dtype: str) -> tuple[QuantSpec | None, str]:
+    """The quantization in force: the checkpoint's (``auto``) or the user's choice."""
+    wd = weights_dtype.strip().lower() if isinstance(weights_dtype, str) else weights_dtype
+    if wd not in WEIGHT_FORMATS:
+        wd = dtypes.normalize(weights_dtype, "weights-dtype")
+        if wd not in WEIGHT_FORMATS:
+            raise CalcError("weights-dtype", f"unsupported weights dtype {weights_dtype!r}; use one of {', '.join(WEIGHT_FORMATS)}")
+    if wd == "auto":
+        if spec.quant is None:
+            return None, spec.dtype
+        q = spec.quant
+        label = {"fp8": "fp8" + (f" ({q.group_size}×{q.group_size} block scales)" if q.block_scaled else ""),
+                 "awq": f"int{q.bits} AWQ (group {q.group_size})", "gptq": f"int{q.bits} GPTQ (group {q.group_size})",
+                 "mxfp4": "MXFP4 experts"}.get(q.method, q.method)
+        return q, label
+    if wd in ("float32", "bfloat16", "float16"):
+        return None, wd
+    if wd == "mxfp4" and spec.moe is None:
+        raise CalcError("weights-dtype", "mxfp4 applies to MoE expert weights only (as gpt-oss ships them); this model is dense")
+    q = {"fp8": QuantSpec("fp8", 8, 0), "int8": QuantSpec("int8", 8, 0), "int4": QuantSpec("awq", 4, 128, zero_point=True),
+         "mxfp4": QuantSpec("mxfp4", 4, 32)}[wd]
+    return q, wd
+
+
+def _is_quantized(g: TensorGroup, q: QuantSpec | None) -> bool:
+    if q is None or g.kind != "linear":
+        return False
+    if q.method == "mxfp4":
+        return g.expert and g.routed
+    return True
+
+
+def _group_bytes(g: TensorGroup, q: QuantSpec | None, base_bytes: int) -> tuple[int, bool]:
+    """Bytes of a tensor group in the format in force; second value: quantized or not."""
+    if not _is_quantized(g, q):
+        return g.elements * base_bytes, False
+    assert q is not None
+    rows, cols, n = g.rows, g.cols, g.count
+    if q.method == "fp8" and q.block_scaled:
+        b = q.group_size  # DeepSeek-V3: fp32 weight_scale_inv per 128×128 block
+        per = rows * cols + (-(-rows // b)) * (-(-cols // b)) * 4
+    elif q.method in ("fp8", "int8"):
+        per = rows * cols + rows * 4
+    elif q.method in ("awq", "gptq"):
+        gs = cols if q.group_size == -1 else q.group_size
+        groups = -(-cols // gs)
+        weight = rows * cols * q.bits // 8
+        scales = groups * rows * 2  # fp16 scales
+        zeros = groups * rows * q.bits // 8 if q.zero_point else 0
+        g_idx = cols * 4 if q.method == "gptq" else 0  # int32 g_idx per input column
+        per = weight + scales + zeros + g_idx
+    elif q.method == "mxfp4":
+        per = rows * cols // 2 + -(-rows * cols // 32)  # 4-bit E2M1 + one E8M0 byte per 32
+    else:  # pragma: no cover - _quant_for only builds the methods above
+        raise CalcError("weights-dtype", f"unmodelled quantization {q.method}")
+    return per * n, True
+
+
+def weights_memory(spec: ModelSpec, weights_dtype: str = "auto", tp: int = 1, pp: int = 1) -> WeightsMemory:
+    """Weight bytes in total and per GPU.
+
+    bytes = Σ over tensors of elements × bytes per element, where quantized linear layers add their
+    scales: fp8 block-scaled ⌈rows/128⌉·⌈cols/128⌉ fp32 scales; fp8/int8 per-channel one fp32 per
+    output row; AWQ/GPTQ int4 ½ byte per weight + per group of ``group_size`` inputs an fp16 scale
+    and a 4-bit zero (GPTQ also an int32 ``g_idx`` per input); MXFP4 ½ byte + 1 byte per 32 weights.
+    Per GPU: vLLM's tensor-parallel shards (:func:`calculators.params.tensor_groups`) on the pipeline
+    stage with the most layers (⌈layers / pp⌉) plus the embedding and head.
+    """
+    check_tp(spec, tp)
+    if isinstance(pp, bool) or not isinstance(pp, int) or not 1 <= pp <= spec.num_layers:
+        raise CalcError("pp", f"must be an integer from 1 to the {spec.num_layers} layers, got {pp!r}")
+    q, label = _quant_for(spec, weights_dtype)
+    base = int(dtypes.BYTES_PER_ELEMENT[spec.dtype if q is not None else label])
+    total = sum(_group_bytes(g, q, base)[0] for g in tensor_groups(spec, include_mtp=False))
+    layer_share = -(-spec.num_layers // pp) / spec.num_layers
+    per_gpu = 0.0
+    quantized = 0.0
+    for g in tensor_groups(spec, tp=tp, include_mtp=False):
+        b, isq = _group_bytes(g, q, base)
+        if g.kind in ("embedding", "lm_head") or g.name == "norm":
+            share = 1.0  # on the first/last stage; with pp = 1 both on the same GPU
+        else:
+            share = layer_share
+        per_gpu += b * share
+        if isq:
+            quantized += b * share
+    return WeightsMemory(bytes_total=total, bytes_per_gpu=round(per_gpu), format=label, quantized_bytes_per_gpu=round(quantized))
+
+
+# ---------------------------------------------------------------- KV cache
+
+
+def kv_bytes_per_token_per_layer(spec: ModelSpec, kv_dtype: str = "auto", tp: int = 1) -> int:
+    """Bytes one token adds to one attention layer's cache on one GPU.
+
+    Full/sliding attention: 2 (K and V) × max(1, kv_heads // tp) × head_dim × dtype bytes
+    (vLLM ``ModelConfig.get_num_kv_heads`` replicates KV heads when tp > kv_heads).
+    MLA: (kv_lora_rank + qk_rope_head_dim) × dtype bytes, one latent per token, not split by TP
+    (DeepSeek-V2 paper §2.1.2; vLLM ``MLAAttentionSpec.page_size_bytes``).
+    """
+    check_tp(spec, tp)
+    elem = dtypes.kv_bytes_per_element(kv_dtype, spec.dtype)
+    if spec.mla is not None:
+        return (spec.mla.kv_lora_rank + spec.mla.qk_rope_head_dim) * elem
+    return 2 * kv_heads_per_gpu(spec, tp) * spec.head_dim * elem
+
+
+def kv_bytes_per_token(spec: ModelSpec, kv_dtype: str = "auto", tp: int = 1) -> int:
+    """Bytes of KV cache per token on one GPU, every attention layer counted for every token.
+
+    = layers × :func:`kv_bytes_per_token_per_layer`.  Sliding-window layers stop growing past
+    their window: see :func:`kv_bytes_per_sequence` for a sequence of given length.
+    """
+    return spec.num_layers * kv_bytes_per_token_per_layer(spec, kv_dtype, tp)
+
+
+def kv_bytes_per_sequence(spec: ModelSpec, tokens: int, kv_dtype: str = "auto", tp: int = 1) -> int:
+    """Bytes of KV cache one sequence of ``tokens`` holds on one GPU.
+
+    Σ over layers of min(tokens, window of the layer) × bytes per token per layer; full-attention
+    layers have no window.
+    """
+    if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0 or tokens > 1 << 40:
+        raise CalcError("tokens", f"must be a whole number of tokens from 0 to 2^40, got {tokens!r}")
+    per_layer = kv_bytes_per_token_per_layer(spec, kv_dtype, tp)
+    return sum(min(tokens, w) if w is not None else tokens for w in spec.layer_windows) * per_layer

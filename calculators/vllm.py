@@ -1,0 +1,336 @@
+"""vLLM's memory accounting: budget → available KV memory → blocks → tokens → concurrency.
+
+Follows the v1 engine of vLLM v0.29.0 (the release current on 2026-11-28); notes with the
+source lines quoted are in ``notes/vllm-accounting.md``.  The parts:
+
+* budget (``Worker.determine_available_memory``): total GPU memory as the driver reports it
+  (``torch.cuda.mem_get_info``) × ``gpu_memory_utilization`` − weights − peak activation of the
+  profile run (one forward over ``max_num_batched_tokens`` tokens, then the sampler over
+  ``max_num_seqs`` rows) − non-torch memory − the CUDA-graph estimate (profiled since v0.21).
+  Only the weights are exact; the other three are models, and a measured "Available KV cache
+  memory" replaces the whole estimate.
+* blocks (``vllm/v1/core/kv_cache_utils.py``): page = block_size × bytes per token per layer;
+  layers are grouped into KV-cache groups (one group; or, for models mixing sliding-window and
+  full attention, groups of ``group_size`` layers); num_blocks = ⌊available ÷ (page × group_size)⌋.
+* report: max concurrency = num_blocks ÷ Σ_groups blocks one max-length request needs;
+  "GPU KV cache size" = ⌊max_concurrency × max_model_len⌋ tokens (v0.29; releases v0.9–v0.28
+  printed num_blocks // groups × block_size, see :func:`kv_cache_tokens`).
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from dataclasses import dataclass
+
+from calculators import memory
+from calculators.errors import CalcError
+from calculators.hardware import GPU
+from calculators.models import ModelSpec
+from calculators.params import check_tp
+
+GIB = 1 << 30
+DEFAULT_BLOCK_SIZE = 16  # CacheConfig.block_size on CUDA
+#: block sizes the MLA backends force: FlashMLA (Hopper default) 64, CUTLASS MLA (Blackwell) 128
+MLA_BLOCK_SIZE_HOPPER = 64
+MLA_BLOCK_SIZE_BLACKWELL = 128
+#: non-torch memory (CUDA context growth, cuBLAS workspaces, NCCL buffers) seen in vLLM's
+#: "non_torch_memory takes X GiB" profile lines; see tests/data/vllm_logs.toml and the docs page.
+NON_TORCH_BYTES_TP1 = int(0.25 * GIB)
+NON_TORCH_BYTES_PER_EXTRA_RANK_GROUP = int(0.9 * GIB)  # NCCL + custom all-reduce buffers when tp > 1
+#: CUDA-graph memory estimate (profiled by default since v0.21): typical 0.3–2 GiB on an H100
+CUDA_GRAPH_BYTES_DEFAULT = int(0.5 * GIB)
+
+
+@dataclass(frozen=True)
+class KVGroup:
+    """A KV-cache group: ``layers`` layers sharing one block table; ``window`` None = full."""
+
+    window: int | None
+    layers: int
+
+
+@dataclass(frozen=True)
+class VLLMFit:
+    """What vLLM would report at start-up for one configuration (bytes per GPU)."""
+
+    gpu_memory_bytes: int
+    requested_bytes: int
+    weights_bytes_per_gpu: int
+    activation_peak_bytes: int
+    non_torch_bytes: int
+    cuda_graph_bytes: int
+    available_kv_cache_bytes: int
+    available_measured: bool
+    bytes_per_token_per_gpu: int
+    block_size: int
+    page_size_bytes: int
+    kv_groups: tuple[KVGroup, ...]
+    group_size: int
+    num_gpu_blocks: int
+    kv_cache_tokens: int
+    max_model_len: int
+    max_concurrency: float
+    kv_cache_needed_bytes: int
+    estimated_max_model_len: int
+    fits: bool
+    advice: tuple[str, ...]
+    serve_command: str
+    max_num_batched_tokens: int
+    max_num_seqs: int
+
+
+def default_scheduler_limits(gpu: GPU) -> tuple[int, int]:
+    """(max_num_batched_tokens, max_num_seqs) that ``vllm serve`` picks for this GPU.
+
+    vllm/engine/arg_utils.py ``get_batch_defaults``: ≥ 70 GiB and not an A100 → 8192 and 1024
+    (≥ 160 GiB: 16384 and 1024, since v0.28); otherwise 2048 and 256.
+    """
+    gib = gpu.memory_bytes_reported / GIB
+    if gib >= 160:
+        return 16384, 1024
+    if gib >= 70 and "a100" not in gpu.name.lower():
+        return 8192, 1024
+    return 2048, 256
+
+
+def default_block_size(spec: ModelSpec, gpu: GPU) -> int:
+    """16 for ordinary attention; MLA backends: 128 on Blackwell (CUTLASS MLA), 64 elsewhere (FlashMLA)."""
+    if spec.mla is None:
+        return DEFAULT_BLOCK_SIZE
+    return MLA_BLOCK_SIZE_BLACKWELL if gpu.id in ("b200", "gb200") else MLA_BLOCK_SIZE_HOPPER
+
+
+def kv_groups(spec: ModelSpec, pp: int = 1, hybrid: bool = True) -> tuple[tuple[KVGroup, ...], int]:
+    """KV-cache groups of the busiest pipeline stage and the group size (layers per pool tensor).
+
+    vLLM ``get_kv_cache_groups``: one group when every layer has the same spec (or the hybrid
+    manager is off, which makes sliding layers full); otherwise each layer type is cut into
+    groups of ``group_size`` = the smallest type's layer count (the largest when max < 1.5 × min).
+    """
+    layers = list(spec.layer_windows[: -(-spec.num_layers // pp)])
+    if not hybrid:
+        layers = [None] * len(layers)
+    counts: dict[int | None, int] = {}
+    for w in layers:
+        counts[w] = counts.get(w, 0) + 1
+    if len(counts) == 1:
+        (w, n), = counts.items()
+        return (KVGroup(w, n),), n
+    lo, hi = min(counts.values()), max(counts.values())
+    size = hi if hi < 1.5 * lo else lo
+    groups: list[KVGroup] = []
+    for w, n in sorted(counts.items(), key=lambda kv: (kv[0] is not None, kv[0] or 0)):
+        groups += [KVGroup(w, size)] * (-(-n // size))
+    return tuple(groups), size
+
+
+def _blocks_per_request(group: KVGroup, max_model_len: int, block_size: int, mnbt: int) -> int:
+    """Blocks one request of ``max_model_len`` tokens needs in one group (``max_memory_usage_bytes``).
+
+    Full: ⌈L / block⌉.  Sliding window W: ⌈min(W − 1 + max_num_batched_tokens, L) / block⌉ + 1.
+    """
+    if group.window is None:
+        return -(-max_model_len // block_size)
+    tokens = min(group.window - 1 + mnbt, max_model_len)
+    return -(-tokens // block_size) + 1
+
+
+def kv_cache_tokens(num_blocks: int, groups: tuple[KVGroup, ...], block_size: int, max_model_len: int,
+                    max_concurrency: float, version: tuple[int, int] = (0, 29)) -> int:
+    """The "GPU KV cache size: N tokens" figure vLLM logs.
+
+    v0.29 (after PRs #38364/#40694): ⌊max_concurrency × max_model_len⌋.  v0.9–v0.28:
+    num_blocks // number of groups × block_size.  v0.7–v0.8 and v0: num_blocks × block_size.
+    """
+    if version >= (0, 29):
+        return int(max_concurrency * max_model_len)
+    if version >= (0, 9):
+        return num_blocks // len(groups) * block_size
+    return num_blocks * block_size
+
+
+def activation_peak_bytes(spec: ModelSpec, tp: int, max_num_batched_tokens: int, max_num_seqs: int) -> int:
+    """Peak transient torch memory of vLLM's profile run (an estimate, bf16 activations).
+
+    Forward over T = max_num_batched_tokens tokens: residual, hidden and attention buffers
+    (≈ 4·T·hidden) plus the feed-forward intermediates, T·3·I/tp for a dense gated MLP or, for
+    MoE, fused-MoE caches T·top_k·(3·I_expert/tp + hidden); then the sampler over
+    min(max_num_seqs, T) rows of fp32 logits and probabilities (2 × rows × vocab × 4 bytes).
+    """
+    t = max_num_batched_tokens
+    act = 2
+    hidden = 4 * t * spec.hidden_size * act
+    ffn = 3 * t * (-(-spec.intermediate_size // tp)) * act
+    if spec.moe is not None:
+        m = spec.moe
+        ffn = max(ffn, t * m.experts_per_token * (3 * (-(-m.expert_intermediate_size // tp)) + spec.hidden_size) * act)
+    rows = min(max_num_seqs, t)
+    sampler = 2 * rows * spec.vocab_size * 4
+    return max(hidden + ffn, sampler)
+
+
+def parse_version(text: str) -> tuple[int, int]:
+    parts = text.strip().lstrip("v").split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (ValueError, IndexError):
+        raise CalcError("vllm-version", f"expected a version like 0.29.0, got {text[:20]!r}") from None
+
+
+def _positive_int(name: str, value: object, top: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
+        raise CalcError(name, f"must be a whole number from 1 to {top:,}, got {value!r}")
+    return value
+
+
+def fit(
+    spec: ModelSpec,
+    gpu: GPU,
+    tp: int = 1,
+    pp: int = 1,
+    gpu_memory_utilization: float = 0.9,
+    max_model_len: int | None = None,
+    kv_cache_dtype: str = "auto",
+    block_size: int | None = None,
+    max_num_batched_tokens: int | None = None,
+    max_num_seqs: int | None = None,
+    available_kv_cache_gib: float | None = None,
+    weights_dtype: str = "auto",
+    enforce_eager: bool = False,
+    hybrid_kv_cache: bool = True,
+    vllm_version: str = "0.29.0",
+) -> VLLMFit:
+    """Predict vLLM's start-up memory report for ``spec`` on ``tp × pp`` GPUs of type ``gpu``."""
+    check_tp(spec, tp)
+    version = parse_version(vllm_version)
+    u = gpu_memory_utilization
+    if isinstance(u, bool) or not isinstance(u, (int, float)) or not math.isfinite(u) or not 0 < u <= 1:
+        raise CalcError("gpu-memory-utilization", f"must be a fraction in (0, 1], got {u!r}")
+    max_len = spec.max_position_embeddings if max_model_len is None else _positive_int("max-model-len", max_model_len, 1 << 31)
+    d_mnbt, d_seqs = default_scheduler_limits(gpu)
+    mnbt = d_mnbt if max_num_batched_tokens is None else _positive_int("max-num-batched-tokens", max_num_batched_tokens, 1 << 24)
+    seqs = d_seqs if max_num_seqs is None else _positive_int("max-num-seqs", max_num_seqs, 1 << 20)
+    bs = default_block_size(spec, gpu) if block_size is None else _positive_int("block-size", block_size, 1 << 16)
+    weights = memory.weights_memory(spec, weights_dtype, tp=tp, pp=pp)
+    per_layer = memory.kv_bytes_per_token_per_layer(spec, kv_cache_dtype, tp)
+    page = bs * per_layer
+    groups, group_size = kv_groups(spec, pp, hybrid_kv_cache)
+
+    total = gpu.memory_bytes_reported
+    requested = math.ceil(total * u)
+    act = activation_peak_bytes(spec, tp, mnbt, seqs)
+    non_torch = NON_TORCH_BYTES_TP1 + (NON_TORCH_BYTES_PER_EXTRA_RANK_GROUP if tp * pp > 1 else 0)
+    graphs = 0 if enforce_eager or version < (0, 21) else CUDA_GRAPH_BYTES_DEFAULT
+    if available_kv_cache_gib is not None:
+        a = available_kv_cache_gib
+        if isinstance(a, bool) or not isinstance(a, (int, float)) or not math.isfinite(a) or not 0 <= a <= 100_000:
+            raise CalcError("available-kv-cache-gib", f"must be a number of GiB from 0 to 100000, got {a!r}")
+        available = int(a * GIB)
+    else:
+        available = requested - weights.bytes_per_gpu - act - non_torch - graphs
+
+    num_blocks = max(0, available // (page * group_size))
+    per_request = sum(_blocks_per_request(g, max_len, bs, mnbt) for g in groups)
+    concurrency = num_blocks / per_request
+    tokens = kv_cache_tokens(num_blocks, groups, bs, max_len, concurrency, version)
+    needed = group_size * page * per_request
+
+    def needed_for(length: int) -> int:
+        return group_size * page * sum(_blocks_per_request(g, length, bs, mnbt) for g in groups)
+
+    if available <= 0 or needed_for(1) > available:
+        est = 0
+    else:
+        lo, hi = 1, max_len
+        while lo < hi:  # vLLM _estimate_max_model_len_from_groups: binary search in [1, max_model_len]
+            mid = (lo + hi + 1) // 2
+            if needed_for(mid) <= available:
+                lo = mid
+            else:
+                hi = mid - 1
+        est = lo
+    fits = available > 0 and needed <= available
+    advice = _advice(spec, gpu, tp, weights.bytes_per_gpu, requested, available, needed, est, max_len, kv_cache_dtype, fits)
+    return VLLMFit(
+        gpu_memory_bytes=total,
+        requested_bytes=requested,
+        weights_bytes_per_gpu=weights.bytes_per_gpu,
+        activation_peak_bytes=act,
+        non_torch_bytes=non_torch,
+        cuda_graph_bytes=graphs,
+        available_kv_cache_bytes=available,
+        available_measured=available_kv_cache_gib is not None,
+        bytes_per_token_per_gpu=per_layer * -(-spec.num_layers // pp),
+        block_size=bs,
+        page_size_bytes=page,
+        kv_groups=groups,
+        group_size=group_size,
+        num_gpu_blocks=num_blocks,
+        kv_cache_tokens=tokens,
+        max_model_len=max_len,
+        max_concurrency=concurrency,
+        kv_cache_needed_bytes=needed,
+        estimated_max_model_len=est,
+        fits=fits,
+        advice=advice,
+        serve_command=serve_command(spec.model_id, tp=tp, pp=pp, max_model_len=max_len, gpu_memory_utilization=u,
+                                    kv_cache_dtype=kv_cache_dtype, block_size=block_size,
+                                    max_num_batched_tokens=max_num_batched_tokens),
+        max_num_batched_tokens=mnbt,
+        max_num_seqs=seqs,
+    )
+
+
+def _advice(spec: ModelSpec, gpu: GPU, tp: int, weights: int, requested: int, available: int, needed: int,
+            est: int, max_len: int, kv_dtype: str, fits: bool) -> tuple[str, ...]:
+    if fits:
+        return ()
+    out: list[str] = []
+    if weights >= requested:
+        out.append(
+            f"the weights alone need {weights / GIB:.2f} GiB per GPU, more than the {requested / GIB:.2f} GiB budget: "
+            "raise --tensor-parallel-size or use a quantized checkpoint (fp8, int4)"
+        )
+    else:
+        out.append(
+            f"one {max_len:,}-token request needs {needed / GIB:.2f} GiB of KV cache but only "
+            f"{max(available, 0) / GIB:.2f} GiB is available"
+        )
+        if est > 0:
+            out.append(f"shorten the context: --max-model-len {est} fits")
+        if kv_dtype in ("auto", "bfloat16", "float16"):
+            out.append("halve the KV cache with --kv-cache-dtype fp8")
+    larger = [t for t in (2, 4, 8, 16) if t > tp and spec.num_attention_heads % t == 0]
+    if larger:
+        out.append(f"spread the model over more GPUs: --tensor-parallel-size {larger[0]}")
+    return tuple(out)
+
+
+def serve_command(
+    model_id: str,
+    tp: int = 1,
+    pp: int = 1,
+    max_model_len: int | None = None,
+    gpu_memory_utilization: float = 0.9,
+    kv_cache_dtype: str = "auto",
+    block_size: int | None = None,
+    max_num_batched_tokens: int | None = None,
+) -> str:
+    """The ``vllm serve`` command line for these settings (non-default flags only)."""
+    parts = ["vllm", "serve", shlex.quote(model_id)]
+    if tp != 1:
+        parts += ["--tensor-parallel-size", str(tp)]
+    if pp != 1:
+        parts += ["--pipeline-parallel-size", str(pp)]
+    if max_model_len is not None:
+        parts += ["--max-model-len", str(max_model_len)]
+    if gpu_memory_utilization != 0.9:
+        parts += ["--gpu-memory-utilization", f"{gpu_memory_utilization:g}"]
+    if kv_cache_dtype != "auto":
+        parts += ["--kv-cache-dtype", kv_cache_dtype]
+    if block_size is not None:
+        parts += ["--block-size", str(block_size)]
+    if max_num_batched_tokens is not None:
+        parts += ["--max-num-batched-tokens", str(max_num_batched_tokens)]
+    return " ".join(parts)
