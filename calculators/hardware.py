@@ -22,8 +22,12 @@ FLOPS_KEYS = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4")
 
 @dataclass(frozen=True)
 class GPU:
-    """One accelerator.  ``memory_bytes_reported`` is the total the driver reports (what vLLM
-    multiplies by ``gpu_memory_utilization``); where no log gave it, the marketed figure."""
+    """One accelerator.
+
+    ``memory_bytes_reported``: the total the driver reports (nvidia-smi); ``memory_bytes_usable``:
+    the total CUDA reports to a process (``torch.cuda.mem_get_info``), which is what vLLM multiplies
+    by ``gpu_memory_utilization`` — measured where ``usable_is_measured``, else the reported total
+    (then a few hundred MiB optimistic: 480 MiB on H100, 616 MiB on H200 as measured here)."""
 
     id: str
     name: str
@@ -34,7 +38,9 @@ class GPU:
     dense_flops: dict[str, float | None] = field(hash=False)
     interconnect: str = ""
     interconnect_bytes_per_s: float = 0.0
+    memory_bytes_usable: int = 0
     reported_is_measured: bool = True
+    usable_is_measured: bool = False
     sources: tuple[str, ...] = ()
 
     def flops(self, dtype: str) -> float:
@@ -56,6 +62,7 @@ class GPU:
             "vendor": self.vendor,
             "memory_bytes": self.memory_bytes,
             "memory_bytes_reported": self.memory_bytes_reported,
+            "memory_bytes_usable": self.memory_bytes_usable,
             "bandwidth_bytes_per_s": self.bandwidth_bytes_per_s,
             "dense_flops": {k: self.dense_flops.get(k) for k in FLOPS_KEYS},
             "interconnect": self.interconnect,
@@ -68,17 +75,21 @@ class GPU:
 def _from_record(rec: dict[str, Any]) -> GPU:
     flops = {k: (float(rec["dense_flops"][k]) if k in rec.get("dense_flops", {}) else None) for k in FLOPS_KEYS}
     reported = rec.get("memory_bytes_reported")
+    reported_bytes = int(reported if reported is not None else rec["memory_bytes"])
+    cuda = rec.get("memory_bytes_cuda")
     return GPU(
         id=rec["id"],
         name=rec["name"],
         vendor=rec.get("vendor", ""),
         memory_bytes=int(rec["memory_bytes"]),
-        memory_bytes_reported=int(reported if reported is not None else rec["memory_bytes"]),
+        memory_bytes_reported=reported_bytes,
+        memory_bytes_usable=int(cuda) if cuda is not None else reported_bytes,
         bandwidth_bytes_per_s=float(rec["bandwidth_bytes_per_s"]),
         dense_flops=flops,
         interconnect=rec.get("interconnect", ""),
         interconnect_bytes_per_s=float(rec.get("interconnect_bytes_per_s", 0.0)),
         reported_is_measured=reported is not None,
+        usable_is_measured=cuda is not None,
         sources=tuple(rec.get("sources", ())),
     )
 
@@ -131,6 +142,8 @@ def custom_gpu(
         vendor="",
         memory_bytes=mem,
         memory_bytes_reported=mem,
+        memory_bytes_usable=mem,
+        usable_is_measured=True,
         bandwidth_bytes_per_s=float(bandwidth_bytes_per_s) or 1.0,
         dense_flops={k: (float(bf16_flops) if k in ("bf16", "fp16") and bf16_flops else None) for k in FLOPS_KEYS},
     )

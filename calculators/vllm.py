@@ -86,7 +86,7 @@ def default_scheduler_limits(gpu: GPU) -> tuple[int, int]:
     vllm/engine/arg_utils.py ``get_batch_defaults``: ≥ 70 GiB and not an A100 → 8192 and 1024
     (≥ 160 GiB: 16384 and 1024, since v0.28); otherwise 2048 and 256.
     """
-    gib = gpu.memory_bytes_reported / GIB
+    gib = gpu.memory_bytes_usable / GIB
     if gib >= 160:
         return 16384, 1024
     if gib >= 70 and "a100" not in gpu.name.lower():
@@ -217,7 +217,7 @@ def fit(
     page = bs * per_layer
     groups, group_size = kv_groups(spec, pp, hybrid_kv_cache)
 
-    total = gpu.memory_bytes_reported
+    total = gpu.memory_bytes_usable
     requested = math.ceil(total * u)
     act = activation_peak_bytes(spec, tp, mnbt, seqs)
     non_torch = NON_TORCH_BYTES_TP1 + (NON_TORCH_BYTES_PER_EXTRA_RANK_GROUP if tp * pp > 1 else 0)
