@@ -17,6 +17,10 @@ from typing import Any
 
 from calculators.errors import CalcError
 
+#: nvidia-smi's total minus what CUDA reports to a process, measured here: 480 MiB on H100 80GB,
+#: 616 MiB on H200 (docs/data/measured); used where only the nvidia-smi total is known
+DRIVER_RESERVED_BYTES_ESTIMATE = 512 << 20
+
 FLOPS_KEYS = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4")
 
 
@@ -27,7 +31,7 @@ class GPU:
     ``memory_bytes_reported``: the total the driver reports (nvidia-smi); ``memory_bytes_usable``:
     the total CUDA reports to a process (``torch.cuda.mem_get_info``), which is what vLLM multiplies
     by ``gpu_memory_utilization`` — measured where ``usable_is_measured``, else the reported total
-    (then a few hundred MiB optimistic: 480 MiB on H100, 616 MiB on H200 as measured here)."""
+    less :data:`DRIVER_RESERVED_BYTES_ESTIMATE`."""
 
     id: str
     name: str
@@ -83,7 +87,7 @@ def _from_record(rec: dict[str, Any]) -> GPU:
         vendor=rec.get("vendor", ""),
         memory_bytes=int(rec["memory_bytes"]),
         memory_bytes_reported=reported_bytes,
-        memory_bytes_usable=int(cuda) if cuda is not None else reported_bytes,
+        memory_bytes_usable=int(cuda) if cuda is not None else reported_bytes - DRIVER_RESERVED_BYTES_ESTIMATE,
         bandwidth_bytes_per_s=float(rec["bandwidth_bytes_per_s"]),
         dense_flops=flops,
         interconnect=rec.get("interconnect", ""),

@@ -37,6 +37,21 @@ KNOWN_MODEL_TYPES = (
     "phi3",
 )
 
+#: Transformers fills fields a config.json omits from its config class's defaults; Gemma 3
+#: checkpoints rely on that.  Source: Gemma3TextConfig.__init__ in
+#: huggingface/transformers src/transformers/models/gemma3/configuration_gemma3.py.
+FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
+    "gemma3_text": {
+        "vocab_size": 262_208,
+        "num_key_value_heads": 4,
+        "head_dim": 256,
+        "max_position_embeddings": 131_072,
+        "tie_word_embeddings": True,
+        "sliding_window": 4096,
+        "sliding_window_pattern": 6,
+    },
+}
+
 _MAX_CONFIG_CHARS = 2_000_000
 _LIMITS = {  # generous upper bounds: ten times today's largest published models
     "vocab_size": 10_000_000,
@@ -206,6 +221,11 @@ def spec_from_config(config: Any, model_id: str = "custom") -> ModelSpec:
                 cfg[key] = config[key]
         model_type = cfg.get("model_type", model_type) if isinstance(cfg.get("model_type"), str) else model_type
         assumptions.append("language model from text_config; vision tower not counted")
+    defaults = FAMILY_DEFAULTS.get(model_type, {})
+    missing = [k for k in defaults if cfg.get(k) is None]
+    if missing:
+        cfg = {**cfg, **{k: defaults[k] for k in missing}}
+        assumptions.append(f"{', '.join(missing)} not given: {model_type} defaults of Transformers' config class")
     if model_type not in KNOWN_MODEL_TYPES:
         assumptions.append(
             f"model_type {model_type[:40]!r} is not one we model explicitly: read as a Llama-like "

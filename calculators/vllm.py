@@ -38,6 +38,8 @@ MLA_BLOCK_SIZE_BLACKWELL = 128
 #: "non_torch_memory takes X GiB" profile lines; see tests/data/vllm_logs.toml and the docs page.
 NON_TORCH_BYTES_TP1 = int(0.25 * GIB)
 NON_TORCH_BYTES_PER_EXTRA_RANK_GROUP = int(0.9 * GIB)  # NCCL + custom all-reduce buffers when tp > 1
+#: fp32 logits + probs + logprobs + sorted values (4 B each) + sort indices (int64)
+SAMPLER_BYTES_PER_LOGIT = 4 + 4 + 4 + 4 + 8
 #: CUDA-graph memory estimate (profiled by default since v0.21): typical 0.3–2 GiB on an H100
 CUDA_GRAPH_BYTES_DEFAULT = int(0.5 * GIB)
 
@@ -136,6 +138,19 @@ def _blocks_per_request(group: KVGroup, max_model_len: int, block_size: int, mnb
     return -(-tokens // block_size) + 1
 
 
+def max_concurrency(num_blocks: int, groups: tuple[KVGroup, ...], block_size: int, max_model_len: int,
+                    max_num_batched_tokens: int, version: tuple[int, int] = (0, 29)) -> float:
+    """The "Maximum concurrency for L tokens per request: X" figure.
+
+    v0.9 and later: num_blocks ÷ Σ_groups blocks one max_model_len request needs.
+    v0.7–v0.8 and the v0 engine: num_blocks × block_size ÷ max_model_len.
+    """
+    if version < (0, 9):
+        return num_blocks * block_size / max_model_len
+    per_request = sum(_blocks_per_request(g, max_model_len, block_size, max_num_batched_tokens) for g in groups)
+    return num_blocks / per_request
+
+
 def kv_cache_tokens(num_blocks: int, groups: tuple[KVGroup, ...], block_size: int, max_model_len: int,
                     max_concurrency: float, version: tuple[int, int] = (0, 29)) -> int:
     """The "GPU KV cache size: N tokens" figure vLLM logs.
@@ -155,8 +170,11 @@ def activation_peak_bytes(spec: ModelSpec, tp: int, max_num_batched_tokens: int,
 
     Forward over T = max_num_batched_tokens tokens: residual, hidden and attention buffers
     (≈ 4·T·hidden) plus the feed-forward intermediates, T·3·I/tp for a dense gated MLP or, for
-    MoE, fused-MoE caches T·top_k·(3·I_expert/tp + hidden); then the sampler over
-    min(max_num_seqs, T) rows of fp32 logits and probabilities (2 × rows × vocab × 4 bytes).
+    MoE, fused-MoE caches T·top_k·(3·I_expert/tp + hidden); plus the sampler's dummy run over
+    min(max_num_seqs, T) rows of the full vocabulary: fp32 logits, probabilities and log-probs and
+    the sort of top-k/top-p (values fp32, indices int64) ≈ 24 bytes per row × vocab entry.
+    Forward and sampler peaks are added (conservative).  Checked against the one log that prints
+    the profile breakdown (tests/data/vllm_logs.toml, phi-4: 0.94 GiB logged).
     """
     t = max_num_batched_tokens
     act = 2
@@ -166,8 +184,17 @@ def activation_peak_bytes(spec: ModelSpec, tp: int, max_num_batched_tokens: int,
         m = spec.moe
         ffn = max(ffn, t * m.experts_per_token * (3 * (-(-m.expert_intermediate_size // tp)) + spec.hidden_size) * act)
     rows = min(max_num_seqs, t)
-    sampler = 2 * rows * spec.vocab_size * 4
-    return max(hidden + ffn, sampler)
+    sampler = rows * spec.vocab_size * SAMPLER_BYTES_PER_LOGIT
+    return hidden + ffn + sampler
+
+
+def rotary_cache_bytes(spec: ModelSpec) -> int:
+    """vLLM's ``RotaryEmbedding.cos_sin_cache`` buffer, made at load time and counted in
+    "Model loading took": max_position_embeddings × rotary dim × 2 bytes (model dtype), one per
+    distinct rotary embedding (Gemma 3 has a local and a global one)."""
+    rotary_dim = spec.mla.qk_rope_head_dim if spec.mla is not None else spec.head_dim
+    ropes = 2 if spec.model_type in ("gemma3", "gemma3_text") else 1
+    return ropes * spec.max_position_embeddings * rotary_dim * 2
 
 
 def parse_version(text: str) -> tuple[int, int]:
@@ -213,6 +240,7 @@ def fit(
     seqs = d_seqs if max_num_seqs is None else _positive_int("max-num-seqs", max_num_seqs, 1 << 20)
     bs = default_block_size(spec, gpu) if block_size is None else _positive_int("block-size", block_size, 1 << 16)
     weights = memory.weights_memory(spec, weights_dtype, tp=tp, pp=pp)
+    loaded = weights.bytes_per_gpu + rotary_cache_bytes(spec)
     per_layer = memory.kv_bytes_per_token_per_layer(spec, kv_cache_dtype, tp)
     page = bs * per_layer
     groups, group_size = kv_groups(spec, pp, hybrid_kv_cache)
@@ -228,11 +256,11 @@ def fit(
             raise CalcError("available-kv-cache-gib", f"must be a number of GiB from 0 to 100000, got {a!r}")
         available = int(a * GIB)
     else:
-        available = requested - weights.bytes_per_gpu - act - non_torch - graphs
+        available = requested - loaded - act - non_torch - graphs
 
     num_blocks = max(0, available // (page * group_size))
     per_request = sum(_blocks_per_request(g, max_len, bs, mnbt) for g in groups)
-    concurrency = num_blocks / per_request
+    concurrency = max_concurrency(num_blocks, groups, bs, max_len, mnbt, version)
     tokens = kv_cache_tokens(num_blocks, groups, bs, max_len, concurrency, version)
     needed = group_size * page * per_request
 
@@ -251,11 +279,11 @@ def fit(
                 hi = mid - 1
         est = lo
     fits = available > 0 and needed <= available
-    advice = _advice(spec, gpu, tp, weights.bytes_per_gpu, requested, available, needed, est, max_len, kv_cache_dtype, fits)
+    advice = _advice(spec, gpu, tp, loaded, requested, available, needed, est, max_len, kv_cache_dtype, fits)
     return VLLMFit(
         gpu_memory_bytes=total,
         requested_bytes=requested,
-        weights_bytes_per_gpu=weights.bytes_per_gpu,
+        weights_bytes_per_gpu=loaded,
         activation_peak_bytes=act,
         non_torch_bytes=non_torch,
         cuda_graph_bytes=graphs,

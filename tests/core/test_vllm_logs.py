@@ -1,0 +1,112 @@
+"""vLLM's own start-up logs, reproduced from the memory figure they print.
+
+Each entry of tests/data/vllm_logs.toml is a verbatim excerpt from a public issue or repository
+(URL in ``source``).  vLLM prints "Available KV cache memory" rounded to 0.01 GiB, so the exact
+figure lies in [X − 0.005, X + 0.005) GiB: the logged block and token counts must lie between what
+the package predicts at the two ends of that interval.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from calculators import hardware, models, vllm
+from calculators.models import ModelSpec
+from tests.core.conftest import load_toml
+
+LOGS: list[dict[str, Any]] = load_toml("vllm_logs.toml")["log"]
+MIN_REPRODUCED = 8
+
+
+def _spec(entry: dict[str, Any]) -> ModelSpec | None:
+    model_id = entry.get("config_model", entry["model"])
+    if model_id not in models.preset_ids():
+        return None
+    return models.load_preset(model_id)
+
+
+def _version(entry: dict[str, Any]) -> str:
+    # Every log here predates v0.29's change of the token report; an unknown version is read as
+    # the v0.9–v0.28 format, and v0-engine logs (no "GPU KV cache size" line) as v0.8.
+    text = str(entry.get("vllm_version", "unknown"))
+    if entry.get("engine") == "v0":
+        return "0.8.0"
+    if text[:1].isdigit():
+        return text
+    return "0.28.0"
+
+
+def _predict(entry: dict[str, Any], spec: ModelSpec, gib: float) -> vllm.VLLMFit:
+    return vllm.fit(
+        spec,
+        hardware.custom_gpu(80.0),
+        tp=entry.get("tensor_parallel_size", 1),
+        pp=entry.get("pipeline_parallel_size", 1),
+        max_model_len=entry.get("max_model_len") or entry.get("max_concurrency_tokens") or spec.max_position_embeddings,
+        kv_cache_dtype=entry.get("kv_cache_dtype", "auto"),
+        block_size=entry.get("block_size", 16),
+        max_num_batched_tokens=entry.get("max_num_batched_tokens"),
+        available_kv_cache_gib=gib,
+        vllm_version=_version(entry),
+    )
+
+
+def _reproducible(entry: dict[str, Any]) -> bool:
+    return "available_kv_cache_gib" in entry and ("kv_cache_tokens" in entry or "num_gpu_blocks" in entry)
+
+
+CASES = [e for e in LOGS if _reproducible(e)]
+
+
+@pytest.mark.parametrize("entry", CASES, ids=[f"{e['model']}@{e['available_kv_cache_gib']}GiB" for e in CASES])
+def test_log_reproduced(entry: dict[str, Any]) -> None:
+    spec = _spec(entry)
+    if spec is None:
+        pytest.skip(f"config for {entry.get('config_model', entry['model'])} not bundled")
+    gib = entry["available_kv_cache_gib"]
+    low, high = _predict(entry, spec, gib - 0.005), _predict(entry, spec, gib + 0.005)
+    if "num_gpu_blocks" in entry:
+        assert low.num_gpu_blocks <= entry["num_gpu_blocks"] <= high.num_gpu_blocks, (low.num_gpu_blocks, high.num_gpu_blocks)
+    if "kv_cache_tokens" in entry:
+        assert low.kv_cache_tokens <= entry["kv_cache_tokens"] <= high.kv_cache_tokens, (low.kv_cache_tokens, high.kv_cache_tokens)
+    if "max_concurrency" in entry:
+        # printed with two decimals; recomputed from the logged block count (or the predicted one)
+        blocks = entry.get("num_gpu_blocks", low.num_gpu_blocks)
+        conc = vllm.max_concurrency(blocks, low.kv_groups, low.block_size, low.max_model_len,
+                                    low.max_num_batched_tokens, vllm.parse_version(_version(entry)))
+        if "num_gpu_blocks" in entry:
+            assert round(conc, 2) == pytest.approx(entry["max_concurrency"], abs=0.0051)
+        else:
+            high_conc = high.max_concurrency
+            assert low.max_concurrency - 0.005 <= entry["max_concurrency"] <= high_conc + 0.005
+
+
+def test_enough_logs_reproduced() -> None:
+    reproduced = [e for e in CASES if _spec(e) is not None]
+    assert len(reproduced) >= MIN_REPRODUCED, [e["model"] for e in reproduced]
+
+
+@pytest.mark.parametrize("entry", [e for e in LOGS if e.get("needed_kv_cache_gib")], ids=lambda e: e["model"])
+def test_needed_memory_error(entry: dict[str, Any]) -> None:
+    """vLLM's 'To serve at least one request … X GiB KV cache is needed' check."""
+    spec = _spec(entry)
+    if spec is None:
+        pytest.skip(f"config for {entry['model']} not bundled")
+    fit = _predict(entry, spec, entry["available_kv_cache_gib"])
+    assert round(fit.kv_cache_needed_bytes / vllm.GIB, 2) == entry["needed_kv_cache_gib"]
+    assert not fit.fits
+
+
+@pytest.mark.parametrize("entry", [e for e in LOGS if e.get("weights_gib") and e.get("config_model") is None],
+                         ids=lambda e: e["model"])
+def test_weights_match_model_loading_line(entry: dict[str, Any]) -> None:
+    """'Model loading took X GiB' (torch-allocated bytes of the loaded weights) within 1.5 %."""
+    spec = _spec(entry)
+    if spec is None:
+        pytest.skip(f"config for {entry['model']} not bundled")
+    dtype = entry.get("dtype", "auto")
+    fit = vllm.fit(spec, hardware.custom_gpu(80.0), tp=entry.get("tensor_parallel_size", 1),
+                   weights_dtype=dtype if dtype in ("float16", "bfloat16") else "auto", available_kv_cache_gib=1.0)
+    assert fit.weights_bytes_per_gpu / vllm.GIB == pytest.approx(entry["weights_gib"], rel=0.015)
