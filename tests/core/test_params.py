@@ -23,6 +23,7 @@ SAME_SHAPES = {
     "mistralai/Mixtral-8x7B-Instruct-v0.1": "mistralai/Mixtral-8x7B-Instruct-v0.1",
     "deepseek-ai/DeepSeek-V2-Lite": "deepseek-ai/DeepSeek-V2-Lite-Chat",
     "deepseek-ai/DeepSeek-V3": "deepseek-ai/DeepSeek-V3",
+    "mistralai/Mistral-7B-v0.1": "mistralai/Mistral-7B-Instruct-v0.1",
 }
 
 
@@ -63,11 +64,11 @@ ROUNDED = [m for m in REFS.values() if "params_total_precision" in m]
 
 
 def _close(ours: int, published: float, precision: float) -> bool:
-    """Published to 0.1B or finer: must round to it.  Whole billions ("30B", "37B activated") are
-    nominal headline figures that truncate: within 2 %."""
-    if precision >= 1e9:
-        return abs(ours - published) <= 0.02 * published
-    return abs(ours - published) <= precision / 2
+    """The published figure is ours rounded or truncated at its precision ("30B", "37B activated"
+    and "3B activated" truncate; "46.7B" rounds)."""
+    rounds = abs(ours - published) <= precision / 2
+    truncates = published <= ours < published + precision
+    return rounds or truncates
 
 
 @pytest.mark.parametrize("ref", ROUNDED, ids=[m["id"] for m in ROUNDED])
