@@ -89,7 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     calc = forms.CALCULATORS[args.command]
-    raw = {i.name: getattr(args, i.name) for i in calc.inputs if not i.page_only and getattr(args, i.name, None) is not None}
+    raw = {
+        i.name: getattr(args, i.name)
+        for i in calc.inputs
+        if not i.page_only and getattr(args, i.name, None) is not None
+    }
     for inp in calc.inputs:
         if inp.kind == "bool" and not inp.page_only:
             raw[inp.name] = bool(getattr(args, inp.name))

@@ -135,7 +135,13 @@ def custom_gpu(
         ("gpu-bandwidth", bandwidth_bytes_per_s, 1e16),
         ("gpu-bf16-flops", bf16_flops, 1e19),
     ):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or value > top:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < 0
+            or value > top
+        ):
             raise CalcError(fname, f"must be a finite number from 0 to {top:g}, got {value!r}")
     if memory_gib <= 0:
         raise CalcError("gpu-memory-gib", f"must be positive, got {memory_gib!r}")

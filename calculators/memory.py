@@ -47,21 +47,32 @@ def _quant_for(spec: ModelSpec, weights_dtype: str) -> tuple[QuantSpec | None, s
     if wd not in WEIGHT_FORMATS:
         wd = dtypes.normalize(weights_dtype, "weights-dtype")
         if wd not in WEIGHT_FORMATS:
-            raise CalcError("weights-dtype", f"unsupported weights dtype {weights_dtype!r}; use one of {', '.join(WEIGHT_FORMATS)}")
+            raise CalcError(
+                "weights-dtype", f"unsupported weights dtype {weights_dtype!r}; use one of {', '.join(WEIGHT_FORMATS)}"
+            )
     if wd == "auto":
         if spec.quant is None:
             return None, spec.dtype
         q = spec.quant
-        label = {"fp8": "fp8" + (f" ({q.group_size}×{q.group_size} block scales)" if q.block_scaled else ""),
-                 "awq": f"int{q.bits} AWQ (group {q.group_size})", "gptq": f"int{q.bits} GPTQ (group {q.group_size})",
-                 "mxfp4": "MXFP4 experts"}.get(q.method, q.method)
+        label = {
+            "fp8": "fp8" + (f" ({q.group_size}×{q.group_size} block scales)" if q.block_scaled else ""),
+            "awq": f"int{q.bits} AWQ (group {q.group_size})",
+            "gptq": f"int{q.bits} GPTQ (group {q.group_size})",
+            "mxfp4": "MXFP4 experts",
+        }.get(q.method, q.method)
         return q, label
     if wd in ("float32", "bfloat16", "float16"):
         return None, wd
     if wd == "mxfp4" and spec.moe is None:
-        raise CalcError("weights-dtype", "mxfp4 applies to MoE expert weights only (as gpt-oss ships them); this model is dense")
-    q = {"fp8": QuantSpec("fp8", 8, 0), "int8": QuantSpec("int8", 8, 0), "int4": QuantSpec("awq", 4, 128, zero_point=True),
-         "mxfp4": QuantSpec("mxfp4", 4, 32)}[wd]
+        raise CalcError(
+            "weights-dtype", "mxfp4 applies to MoE expert weights only (as gpt-oss ships them); this model is dense"
+        )
+    q = {
+        "fp8": QuantSpec("fp8", 8, 0),
+        "int8": QuantSpec("int8", 8, 0),
+        "int4": QuantSpec("awq", 4, 128, zero_point=True),
+        "mxfp4": QuantSpec("mxfp4", 4, 32),
+    }[wd]
     return q, wd
 
 
@@ -127,7 +138,9 @@ def weights_memory(spec: ModelSpec, weights_dtype: str = "auto", tp: int = 1, pp
         per_gpu += b * share
         if isq:
             quantized += b * share
-    return WeightsMemory(bytes_total=total, bytes_per_gpu=round(per_gpu), format=label, quantized_bytes_per_gpu=round(quantized))
+    return WeightsMemory(
+        bytes_total=total, bytes_per_gpu=round(per_gpu), format=label, quantized_bytes_per_gpu=round(quantized)
+    )
 
 
 # ---------------------------------------------------------------- KV cache

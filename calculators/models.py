@@ -245,7 +245,9 @@ def spec_from_config(config: Any, model_id: str = "custom") -> ModelSpec:
         head_dim = _int(cfg, "v_head_dim")  # MLA: the per-head widths are the qk_*/v_head_dim fields
     else:
         if hidden % heads:
-            raise CalcError("head_dim", f"missing, and hidden_size {hidden} is not a multiple of num_attention_heads {heads}")
+            raise CalcError(
+                "head_dim", f"missing, and hidden_size {hidden} is not a multiple of num_attention_heads {heads}"
+            )
         head_dim = hidden // heads
         assumptions.append(f"head_dim not given: hidden_size / num_attention_heads = {head_dim}")
     vocab = _int(cfg, "vocab_size")
@@ -358,7 +360,9 @@ def _moe(cfg: dict[str, Any], model_type: str, layers: int, hidden: int) -> MoES
         experts = _int(cfg, "num_experts")
         step = _int(cfg, "decoder_sparse_step", default=1)
         dense_only = cfg.get("mlp_only_layers") or []
-        if not isinstance(dense_only, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in dense_only):
+        if not isinstance(dense_only, list) or not all(
+            isinstance(i, int) and not isinstance(i, bool) for i in dense_only
+        ):
             raise CalcError("mlp_only_layers", "must be a list of layer indices")
         shared = _int(cfg, "shared_expert_intermediate_size", default=0, minimum=0)
         return MoESpec(
@@ -494,7 +498,10 @@ def preset_record(model_id: str) -> dict[str, Any]:
         close = [p for p in preset_ids() if p.lower() == model_id.strip().lower()]
         if close:
             return preset_record(close[0])
-        raise CalcError("model", f"no bundled preset {model_id[:60]!r}; pass --config FILE or pick one of: {', '.join(preset_ids())}")
+        raise CalcError(
+            "model",
+            f"no bundled preset {model_id[:60]!r}; pass --config FILE or pick one of: {', '.join(preset_ids())}",
+        )
     record: dict[str, Any] = json.loads(entry.read_text(encoding="utf-8"))
     return record
 

@@ -117,7 +117,7 @@ def kv_groups(spec: ModelSpec, pp: int = 1, hybrid: bool = True) -> tuple[tuple[
     for w in layers:
         counts[w] = counts.get(w, 0) + 1
     if len(counts) == 1:
-        (w, n), = counts.items()
+        ((w, n),) = counts.items()
         return (KVGroup(w, n),), n
     lo, hi = min(counts.values()), max(counts.values())
     size = hi if hi < 1.5 * lo else lo
@@ -138,8 +138,14 @@ def _blocks_per_request(group: KVGroup, max_model_len: int, block_size: int, mnb
     return -(-tokens // block_size) + 1
 
 
-def max_concurrency(num_blocks: int, groups: tuple[KVGroup, ...], block_size: int, max_model_len: int,
-                    max_num_batched_tokens: int, version: tuple[int, int] = (0, 29)) -> float:
+def max_concurrency(
+    num_blocks: int,
+    groups: tuple[KVGroup, ...],
+    block_size: int,
+    max_model_len: int,
+    max_num_batched_tokens: int,
+    version: tuple[int, int] = (0, 29),
+) -> float:
     """The "Maximum concurrency for L tokens per request: X" figure.
 
     v0.9 and later: num_blocks ÷ Σ_groups blocks one max_model_len request needs.
@@ -151,8 +157,14 @@ def max_concurrency(num_blocks: int, groups: tuple[KVGroup, ...], block_size: in
     return num_blocks / per_request
 
 
-def kv_cache_tokens(num_blocks: int, groups: tuple[KVGroup, ...], block_size: int, max_model_len: int,
-                    max_concurrency: float, version: tuple[int, int] = (0, 29)) -> int:
+def kv_cache_tokens(
+    num_blocks: int,
+    groups: tuple[KVGroup, ...],
+    block_size: int,
+    max_model_len: int,
+    max_concurrency: float,
+    version: tuple[int, int] = (0, 29),
+) -> int:
     """The "GPU KV cache size: N tokens" figure vLLM logs.
 
     v0.29 (after PRs #38364/#40694): ⌊max_concurrency × max_model_len⌋.  v0.9–v0.28:
@@ -234,9 +246,17 @@ def fit(
     u = gpu_memory_utilization
     if isinstance(u, bool) or not isinstance(u, (int, float)) or not math.isfinite(u) or not 0 < u <= 1:
         raise CalcError("gpu-memory-utilization", f"must be a fraction in (0, 1], got {u!r}")
-    max_len = spec.max_position_embeddings if max_model_len is None else _positive_int("max-model-len", max_model_len, 1 << 31)
+    max_len = (
+        spec.max_position_embeddings
+        if max_model_len is None
+        else _positive_int("max-model-len", max_model_len, 1 << 31)
+    )
     d_mnbt, d_seqs = default_scheduler_limits(gpu)
-    mnbt = d_mnbt if max_num_batched_tokens is None else _positive_int("max-num-batched-tokens", max_num_batched_tokens, 1 << 24)
+    mnbt = (
+        d_mnbt
+        if max_num_batched_tokens is None
+        else _positive_int("max-num-batched-tokens", max_num_batched_tokens, 1 << 24)
+    )
     seqs = d_seqs if max_num_seqs is None else _positive_int("max-num-seqs", max_num_seqs, 1 << 20)
     bs = default_block_size(spec, gpu) if block_size is None else _positive_int("block-size", block_size, 1 << 16)
     weights = memory.weights_memory(spec, weights_dtype, tp=tp, pp=pp)
@@ -302,16 +322,34 @@ def fit(
         estimated_max_model_len=est,
         fits=fits,
         advice=advice,
-        serve_command=serve_command(spec.model_id, tp=tp, pp=pp, max_model_len=max_len, gpu_memory_utilization=u,
-                                    kv_cache_dtype=kv_cache_dtype, block_size=block_size,
-                                    max_num_batched_tokens=max_num_batched_tokens),
+        serve_command=serve_command(
+            spec.model_id,
+            tp=tp,
+            pp=pp,
+            max_model_len=max_len,
+            gpu_memory_utilization=u,
+            kv_cache_dtype=kv_cache_dtype,
+            block_size=block_size,
+            max_num_batched_tokens=max_num_batched_tokens,
+        ),
         max_num_batched_tokens=mnbt,
         max_num_seqs=seqs,
     )
 
 
-def _advice(spec: ModelSpec, gpu: GPU, tp: int, weights: int, requested: int, available: int, needed: int,
-            est: int, max_len: int, kv_dtype: str, fits: bool) -> tuple[str, ...]:
+def _advice(
+    spec: ModelSpec,
+    gpu: GPU,
+    tp: int,
+    weights: int,
+    requested: int,
+    available: int,
+    needed: int,
+    est: int,
+    max_len: int,
+    kv_dtype: str,
+    fits: bool,
+) -> tuple[str, ...]:
     if fits:
         return ()
     out: list[str] = []

@@ -102,9 +102,7 @@ def test_deepseek_v3_checkpoint_total_with_mtp_and_scales() -> None:
     spec = _spec("deepseek-ai/DeepSeek-V3")
     counts = params.count_params(spec)
     scales = sum(
-        -(-g.rows // 128) * -(-g.cols // 128) * g.count
-        for g in params.tensor_groups(spec)
-        if g.kind == "linear"
+        -(-g.rows // 128) * -(-g.cols // 128) * g.count for g in params.tensor_groups(spec) if g.kind == "linear"
     )
     assert abs(counts.total_with_mtp + scales - ref["params_total_hf"]) <= ref["params_total_hf_precision"] / 2
     assert counts.mtp > 0

@@ -68,14 +68,26 @@ def test_log_reproduced(entry: dict[str, Any]) -> None:
     gib = entry["available_kv_cache_gib"]
     low, high = _predict(entry, spec, gib - 0.005), _predict(entry, spec, gib + 0.005)
     if "num_gpu_blocks" in entry:
-        assert low.num_gpu_blocks <= entry["num_gpu_blocks"] <= high.num_gpu_blocks, (low.num_gpu_blocks, high.num_gpu_blocks)
+        assert low.num_gpu_blocks <= entry["num_gpu_blocks"] <= high.num_gpu_blocks, (
+            low.num_gpu_blocks,
+            high.num_gpu_blocks,
+        )
     if "kv_cache_tokens" in entry:
-        assert low.kv_cache_tokens <= entry["kv_cache_tokens"] <= high.kv_cache_tokens, (low.kv_cache_tokens, high.kv_cache_tokens)
+        assert low.kv_cache_tokens <= entry["kv_cache_tokens"] <= high.kv_cache_tokens, (
+            low.kv_cache_tokens,
+            high.kv_cache_tokens,
+        )
     if "max_concurrency" in entry:
         # printed with two decimals; recomputed from the logged block count (or the predicted one)
         blocks = entry.get("num_gpu_blocks", low.num_gpu_blocks)
-        conc = vllm.max_concurrency(blocks, low.kv_groups, low.block_size, low.max_model_len,
-                                    low.max_num_batched_tokens, vllm.parse_version(_version(entry)))
+        conc = vllm.max_concurrency(
+            blocks,
+            low.kv_groups,
+            low.block_size,
+            low.max_model_len,
+            low.max_num_batched_tokens,
+            vllm.parse_version(_version(entry)),
+        )
         if "num_gpu_blocks" in entry:
             assert round(conc, 2) == pytest.approx(entry["max_concurrency"], abs=0.0051)
         else:
@@ -99,14 +111,20 @@ def test_needed_memory_error(entry: dict[str, Any]) -> None:
     assert not fit.fits
 
 
-@pytest.mark.parametrize("entry", [e for e in LOGS if e.get("weights_gib") and e.get("config_model") is None],
-                         ids=lambda e: e["model"])
+@pytest.mark.parametrize(
+    "entry", [e for e in LOGS if e.get("weights_gib") and e.get("config_model") is None], ids=lambda e: e["model"]
+)
 def test_weights_match_model_loading_line(entry: dict[str, Any]) -> None:
     """'Model loading took X GiB' (torch-allocated bytes of the loaded weights) within 1.5 %."""
     spec = _spec(entry)
     if spec is None:
         pytest.skip(f"config for {entry['model']} not bundled")
     dtype = entry.get("dtype", "auto")
-    fit = vllm.fit(spec, hardware.custom_gpu(80.0), tp=entry.get("tensor_parallel_size", 1),
-                   weights_dtype=dtype if dtype in ("float16", "bfloat16") else "auto", available_kv_cache_gib=1.0)
+    fit = vllm.fit(
+        spec,
+        hardware.custom_gpu(80.0),
+        tp=entry.get("tensor_parallel_size", 1),
+        weights_dtype=dtype if dtype in ("float16", "bfloat16") else "auto",
+        available_kv_cache_gib=1.0,
+    )
     assert fit.weights_bytes_per_gpu / vllm.GIB == pytest.approx(entry["weights_gib"], rel=0.015)
