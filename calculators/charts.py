@@ -35,7 +35,10 @@ def stacked_bar(parts: list[tuple[str, int]], title: str, total: int | None = No
     for i, (label, v) in enumerate(values):
         w = bar_w * v / scale_to
         colour = PALETTE[i % len(PALETTE)]
-        out.append(f'<rect x="{x:.2f}" y="24" width="{w:.2f}" height="18" fill="{colour}"><title>{escape(label)}: {_fmt_gib(v)}</title></rect>')
+        out.append(
+            f'<rect x="{x:.2f}" y="24" width="{w:.2f}" height="18" fill="{colour}">'
+            f"<title>{escape(label)}: {_fmt_gib(v)}</title></rect>"
+        )
         x += w
         y = 62 + 20 * i
         out.append(f'<rect x="10" y="{y - 10}" width="12" height="12" fill="{colour}"/>')

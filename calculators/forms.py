@@ -390,7 +390,8 @@ CALCULATORS: dict[str, Calculator] = {
             (MODEL, CONFIG, CONFIG_TEXT),
             (
                 Output("params_total", "Total parameters", "int", "params",
-                       "Σ rows × cols of every weight tensor (embeddings, attention, MLP/experts, norms, head; tied embeddings once)"),
+                       "Σ rows × cols of every weight tensor (embeddings, attention, MLP/experts, norms, head; "
+                       "tied embeddings once)"),
                 Output("params_active", "Active parameters per token", "int", "params",
                        "total − routed experts × (1 − experts_per_token / num_experts)"),
             ),
@@ -428,13 +429,15 @@ CALCULATORS: dict[str, Calculator] = {
             _memory,
         ),
         Calculator(
-            "vllm", "Will it fit on vLLM?", "vLLM's start-up memory report: KV blocks, tokens, concurrency, serve command.",
+            "vllm", "Will it fit on vLLM?",
+            "vLLM's start-up memory report: KV blocks, tokens, concurrency, serve command.",
             _VLLM_INPUTS,
             (
                 Output("weights_gib_per_gpu", "Weights per GPU", "gib", "GiB",
                        "tensor-parallel shards of every weight on the busiest GPU, quantization scales included"),
                 Output("available_kv_cache_gib", "Available KV cache memory", "gib", "GiB",
-                       "GPU memory × utilization − weights − activation peak − non-torch − CUDA graphs (or the measured value)"),
+                       "GPU memory × utilization − weights − activation peak − non-torch − CUDA graphs "
+                       "(or the measured value)"),
                 Output("bytes_per_token_per_gpu", "KV cache per token per GPU", "bytes", "B",
                        "2 × kv heads per GPU × head_dim × dtype bytes × layers (MLA: latent, not split by TP)"),
                 Output("num_gpu_blocks", "KV cache blocks", "int", "blocks",
@@ -453,7 +456,8 @@ CALCULATORS: dict[str, Calculator] = {
             _vllm,
         ),
         Calculator(
-            "ridge", "GPU ops:byte (ridge point)", "Peak FLOP/s ÷ memory bandwidth: the arithmetic intensity where a GPU turns compute-bound.",
+            "ridge", "GPU ops:byte (ridge point)",
+            "Peak FLOP/s ÷ memory bandwidth: the arithmetic intensity where a GPU turns compute-bound.",
             (GPU, Input("compute-dtype", "Compute dtype", "choice", "bf16",
                         choices=lambda: [(k, k) for k in hardware.FLOPS_KEYS],
                         help="Tensor-core dtype of the matrix products (dense peak).")),
