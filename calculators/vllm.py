@@ -367,6 +367,8 @@ def _advice(
             out.append(f"shorten the context: --max-model-len {est} fits")
         if kv_dtype in ("auto", "bfloat16", "float16"):
             out.append("halve the KV cache with --kv-cache-dtype fp8")
+        if requested < 0.95 * gpu.memory_bytes_usable:
+            out.append("give vLLM more of each GPU: --gpu-memory-utilization 0.95")
     larger = [t for t in (2, 4, 8, 16) if t > tp and spec.num_attention_heads % t == 0]
     if larger:
         out.append(f"spread the model over more GPUs: --tensor-parallel-size {larger[0]}")
