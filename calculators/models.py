@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
 
@@ -506,7 +506,25 @@ def preset_record(model_id: str) -> dict[str, Any]:
     return record
 
 
+#: base checkpoints whose config.json differs from a bundled sibling only in generation settings
+#: (eos_token_id, chat template): every architecture field is the same, so the sibling's config
+#: answers for them, and the result says so.
+ALIASES: dict[str, str] = {
+    "meta-llama/Llama-3.1-70B": "meta-llama/Llama-3.1-70B-Instruct",
+    "meta-llama/Llama-3.2-1B": "meta-llama/Llama-3.2-1B-Instruct",
+    "mistralai/Mistral-7B-v0.1": "mistralai/Mistral-7B-Instruct-v0.1",
+    "mistralai/Mixtral-8x7B-v0.1": "mistralai/Mixtral-8x7B-Instruct-v0.1",
+    "google/gemma-2-9b": "google/gemma-2-9b-it",
+}
+
+
 def load_preset(model_id: str) -> ModelSpec:
-    """The :class:`ModelSpec` of a bundled preset (id = Hugging Face repo id)."""
+    """The :class:`ModelSpec` of a bundled preset (id = Hugging Face repo id, or an alias)."""
+    if isinstance(model_id, str) and model_id.strip() in ALIASES and model_id.strip() not in preset_ids():
+        sibling = ALIASES[model_id.strip()]
+        record = preset_record(sibling)
+        spec = spec_from_config(record["config"], model_id.strip())
+        note = f"architecture read from the bundled {sibling} config.json (same shapes; generation settings differ)"
+        return replace(spec, assumptions=(note, *spec.assumptions))
     record = preset_record(model_id)
     return spec_from_config(record["config"], record["id"])
