@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from calculators import charts, dtypes, hardware, memory, models, params, vllm
+from calculators import charts, deploy, dtypes, hardware, memory, models, params, planner, roofline, vllm
 from calculators.errors import CalcError
 
 GIB = 1 << 30
@@ -474,3 +474,272 @@ CALCULATORS: dict[str, Calculator] = {
         ),
     )
 }
+
+
+# ---------------------------------------------------------------- roofline, capacity plan, deployment
+
+
+def _roofline_weights_choices() -> list[tuple[str, str]]:
+    return [(k, f"{k}: {memory.WEIGHT_FORMATS[k]}")
+            for k in ("auto", "bfloat16", "float16", "fp8", "int8", "int4", "mxfp4")]
+
+
+def _plan_gpu_choices() -> list[tuple[str, str]]:
+    return [("all", "every GPU preset")] + _gpu_choices()
+
+
+def _preset_choices() -> list[tuple[str, str]]:
+    return [(k, k) for k in planner.PRESETS]
+
+
+_R_WEIGHTS = Input("weights-dtype", "Weights format", "choice", "auto", choices=_roofline_weights_choices,
+                   help="auto = as the checkpoint ships. bfloat16/float16: W16A16; int8, int4 (AWQ), mxfp4: "
+                        "weight-only W8A16/W4A16; fp8: W8A8 on fp8 tensor cores.")
+_BATCH = Input("batch", "Batch (concurrent sequences)", "int", 1, minimum=1, maximum=1 << 20, step=1,
+               help="Sequences decoded together in one step.")
+_PROMPT = Input("prompt-tokens", "Prompt tokens", "int", 1024, unit="tokens", minimum=1, maximum=1 << 24, step=1,
+                help="Input tokens per request.")
+_OUTPUT = Input("output-tokens", "Output tokens", "int", 256, unit="tokens", minimum=1, maximum=1 << 24, step=1,
+                help="Generated tokens per request.")
+_MBU = Input("mbu", "Memory bandwidth utilization", "float", roofline.DEFAULT_MBU, minimum=0.01, maximum=1.0, step=0.01,
+             help="Fraction of datasheet bandwidth a step reaches (expected figure). Default 0.6: about 3/4 of the "
+                  "82 % an 8192² GEMM reached on our H100/H200 (docs/data/measured); notes/roofline.md.")
+_MFU = Input("mfu", "FLOPs utilization", "float", roofline.DEFAULT_MFU, minimum=0.01, maximum=1.0, step=0.01,
+             help="Fraction of the dense peak a step reaches (expected figure). Default 0.5: about 0.7 × the 74-83 % "
+                  "our measured GEMMs reached (fp8/bf16).")
+_MNBT = Input("max-num-batched-tokens", "Max batched tokens", "int", None, unit="tokens", minimum=1, maximum=1 << 24,
+              step=1, optional=True, help="Chunked-prefill budget per step; empty = vllm serve's default for this GPU.")
+
+
+def _eff(v: dict[str, Any]) -> roofline.Efficiency:
+    return roofline.Efficiency(mbu=v["mbu"], mfu=v["mfu"])
+
+
+def _step(st: roofline.StepTime) -> dict[str, Any]:
+    return dict(st.as_dict())
+
+
+def _roofline(v: dict[str, Any]) -> dict[str, Any]:
+    spec = resolve_model(v)
+    gpu = hardware.get_gpu(v["gpu"])
+    eff = _eff(v)
+    r = roofline.roofline(spec, gpu, tp=v["tp"], batch=v["batch"], prompt_tokens=v["prompt-tokens"],
+                          output_tokens=v["output-tokens"], weights_dtype=v["weights-dtype"],
+                          kv_cache_dtype=v["kv-cache-dtype"], eff=eff,
+                          max_num_batched_tokens=v["max-num-batched-tokens"])
+    peak, _ = roofline.peak_flops(gpu, r.compute_dtype)
+    ops = [(f"decode B={v['batch']}", r.decode.arithmetic_intensity, r.decode.cost.flops / r.decode.time_s_lower_bound),
+           (f"prefill P={v['prompt-tokens']}", r.prefill.arithmetic_intensity,
+            r.prefill.cost.flops / r.prefill.time_s_lower_bound)]
+    fitting = [p for p in r.curve if p.fits_kv] or list(r.curve)
+    chart = charts.roofline_chart(peak, gpu.bandwidth_bytes_per_s, ops,
+                                  f"{spec.model_id} on {gpu.name}, {r.scheme.name}, TP{v['tp']} (per GPU)")
+    chart += charts.batch_curve_chart([p.batch for p in fitting], [p.output_tokens_per_s for p in fitting],
+                                      [p.tpot_s for p in fitting], "Throughput and time per token vs batch (expected)",
+                                      kv_limit=r.kv_max_batch or None)
+    return {
+        "model": spec.model_id,
+        "gpu": gpu.id,
+        "tp": v["tp"],
+        "batch": v["batch"],
+        "prompt_tokens": v["prompt-tokens"],
+        "output_tokens": v["output-tokens"],
+        "weights_scheme": r.scheme.name,
+        "compute_dtype": r.compute_dtype,
+        "ridge_point": r.ridge_point,
+        "critical_batch_size": r.critical_batch_size,
+        "critical_batch_sizes": r.critical_batch_sizes,
+        "decode": _step(r.decode),
+        "prefill": _step(r.prefill),
+        "ttft_s": r.ttft_s,
+        "tpot_s": r.tpot_s,
+        "tpot_s_lower_bound": r.serving.time_s_lower_bound,
+        "output_tokens_per_s": r.output_tokens_per_s,
+        "output_tokens_per_s_per_gpu": r.output_tokens_per_s_per_gpu,
+        "output_tokens_per_s_per_user": r.output_tokens_per_s_per_user,
+        "kv_max_batch": r.kv_max_batch,
+        "weights_fit": r.weights_fit,
+        "efficiency": {"mbu": eff.mbu, "mfu": eff.mfu, "link": eff.link,
+                       "allreduce_latency_s": eff.allreduce_latency_s},
+        "curve": [p.__dict__ for p in r.curve],
+        "assumptions": _assumptions(spec) + [
+            f"decode at mean context prompt + output/2 = {r.context_tokens:g} tokens",
+            "tpot_s: continuous batching, each step also prefills the other users' new prompts",
+        ],
+        "chart_svg": chart,
+    }
+
+
+def _workload(v: dict[str, Any]) -> planner.Workload:
+    preset = planner.PRESETS.get(v["preset"]) if v["preset"] else None
+    users, rate, per_day = v["concurrent-users"], v["request-rate"], v["tokens-per-day"]
+    if per_day is not None and (users is not None or rate is not None):
+        raise CalcError("tokens-per-day",
+                        "give either a batch job (--tokens-per-day) or users/--request-rate, not both")
+    if users is not None and rate is not None:
+        raise CalcError("request-rate", "give either --concurrent-users or --request-rate, not both")
+    if preset is None and users is None and rate is None and per_day is None:
+        raise CalcError("preset",
+                        "give --preset chat|documents, --concurrent-users, --request-rate or --tokens-per-day")
+    base = preset or planner.Workload("interactive", 1024, 256)
+    kind = "batch" if per_day is not None else ("interactive" if users is not None or rate is not None else base.kind)
+    return planner.Workload(
+        kind=kind,
+        prompt_tokens=v["prompt-tokens"] or base.prompt_tokens,
+        output_tokens=v["output-tokens"] or base.output_tokens,
+        concurrent_users=users if users is not None else (None if rate is not None else base.concurrent_users),
+        request_rate_per_s=rate if rate is not None else (None if users is not None else base.request_rate_per_s),
+        ttft_target_s=v["ttft-target"] if v["ttft-target"] is not None else base.ttft_target_s,
+        tpot_target_s=v["tpot-target"] if v["tpot-target"] is not None else base.tpot_target_s,
+        tokens_per_day=per_day if per_day is not None else (None if kind == "interactive" else base.tokens_per_day),
+        deadline_hours=v["deadline-hours"] if v["deadline-hours"] is not None else base.deadline_hours,
+    )
+
+
+def _plan(v: dict[str, Any]) -> dict[str, Any]:
+    spec = resolve_model(v)
+    w = _workload(v)
+    gpus = None if v["gpu"] == "all" else [hardware.get_gpu(v["gpu"])]
+    p = planner.plan(spec, gpus, w, weights_dtype=v["weights-dtype"], kv_cache_dtype=v["kv-cache-dtype"],
+                     eff=_eff(v), gpu_hour_price=v["gpu-hour-price"], max_tp=v["max-tp"])
+    rec = p.options[p.recommended] if p.recommended is not None else None
+    if rec is None:
+        summary = "no option meets the workload: see each option's binding_constraint"
+    else:
+        summary = (f"{rec.replicas} × TP{rec.tp} {rec.gpu} = {rec.gpus} GPUs, batch {rec.batch_per_replica} per "
+                   f"replica, TTFT {rec.ttft_s or 0:.3g} s, TPOT {1000 * (rec.tpot_s or 0):.3g} ms "
+                   f"(binding: {rec.binding_constraint})")
+    return {
+        "model": spec.model_id,
+        "workload": dict(w.__dict__),
+        "options": [o.as_dict() for o in p.options],
+        "recommended": p.recommended,
+        "summary": summary,
+        "recommended_gpus": rec.gpus if rec else None,
+        "recommended_cost_per_hour": rec.cost_per_hour if rec else None,
+        "skipped": list(p.skipped),
+        "assumptions": _assumptions(spec),
+    }
+
+
+def _deploy(v: dict[str, Any]) -> dict[str, Any]:
+    spec = resolve_model(v)
+    gpu = hardware.get_gpu(v["gpu"])
+    tp, replicas = v["tp"], v["replicas"]
+    note = ""
+    if tp is None or replicas is None:
+        w = planner.PRESETS[v["preset"] or "chat"]
+        p = planner.plan(spec, [gpu], w, weights_dtype=v["weights-dtype"], kv_cache_dtype=v["kv-cache-dtype"])
+        feasible = [o for o in p.options if o.feasible and (tp is None or o.tp == tp)]
+        if not feasible:
+            raise CalcError("tp", f"no feasible {v['preset'] or 'chat'} plan on {gpu.id}; give --tp and --replicas")
+        best = feasible[0] if tp is not None else p.options[p.recommended or 0]
+        tp = best.tp if tp is None else tp
+        replicas = best.replicas if replicas is None else replicas
+        note = f"tp and replicas from the {v['preset'] or 'chat'} plan"
+    assert tp is not None and replicas is not None
+    d = deploy.deployment(spec, tp, replicas, name=v["name"], namespace=v["namespace"], image=v["image"],
+                          max_model_len=v["max-model-len"], gpu_memory_utilization=v["gpu-memory-utilization"],
+                          kv_cache_dtype=v["kv-cache-dtype"], weights_dtype=v["weights-dtype"])
+    return {"model": spec.model_id, "gpu": gpu.id, "tp": tp, "replicas": replicas, "name": d.name,
+            "serve_command": d.serve_command, "manifest": d.manifest, "note": note,
+            "assumptions": _assumptions(spec)}
+
+
+_SECONDS = "s"
+CALCULATORS.update({
+    c.name: c
+    for c in (
+        Calculator(
+            "roofline", "Roofline, latency and throughput",
+            "Where decode and prefill sit on the GPU's roofline; TTFT, TPOT and tokens/s over batch.",
+            (MODEL, CONFIG, CONFIG_TEXT, GPU, TP, _BATCH, _PROMPT, _OUTPUT, _R_WEIGHTS, KV_DTYPE, _MNBT, _MBU, _MFU),
+            (
+                Output("ridge_point", "Ridge point", "float", "FLOP/byte",
+                       "dense peak FLOP/s of the GEMM dtype ÷ memory bandwidth"),
+                Output("critical_batch_size", "Critical batch size", "int", "sequences",
+                       "smallest decode batch whose weight GEMMs are compute-bound (KV traffic excluded)"),
+                Output("ttft_s", "Time to first token (expected)", "float", _SECONDS,
+                       "chunked prefill of the prompt, each step also carrying batch − 1 decodes; ÷ MFU/MBU"),
+                Output("tpot_s", "Time per output token (expected)", "float", _SECONDS,
+                       "max(FLOPs ÷ (peak × MFU), bytes ÷ (bandwidth × MBU)) + all-reduces, per step of batch "
+                       "decodes plus the other users' new prompts"),
+                Output("output_tokens_per_s", "Output tokens/s per replica", "float", "tokens/s",
+                       "batch × output ÷ (TTFT + (output − 1) × TPOT)"),
+                Output("output_tokens_per_s_per_gpu", "Output tokens/s per GPU", "float", "tokens/s",
+                       "tokens/s per replica ÷ tp"),
+                Output("output_tokens_per_s_per_user", "Output tokens/s per user", "float", "tokens/s", "1 ÷ TPOT"),
+                Output("kv_max_batch", "Batch where KV memory runs out", "int", "sequences",
+                       "vLLM's max concurrency at max_model_len = prompt + output"),
+            ),
+            _roofline,
+        ),
+        Calculator(
+            "plan", "Capacity planner",
+            "GPUs, TP degree and replicas for a workload and its TTFT/TPOT targets.",
+            (MODEL, CONFIG, CONFIG_TEXT,
+             Input("gpu", "GPU", "choice", "h100-sxm", choices=_plan_gpu_choices,
+                   help="A GPU preset, or all to compare every preset."),
+             Input("preset", "Workload preset", "choice", None, choices=_preset_choices, optional=True,
+                   help="chat: 2,000 concurrent users, 1,024 prompt / 256 output tokens, TTFT ≤ 1 s, TPOT ≤ 50 ms. "
+                        "documents: 500 million tokens a day (8,192 in / 512 out per document) within 24 h, "
+                        "no latency target. Options below override the preset's numbers."),
+             Input("concurrent-users", "Concurrent users", "int", None, minimum=1, maximum=1e9, step=1, optional=True,
+                   help="Requests in flight at once (interactive)."),
+             Input("request-rate", "Request rate", "float", None, unit="requests/s", minimum=1e-6, maximum=1e9,
+                   optional=True, help="Arrivals per second (interactive), instead of concurrent users."),
+             Input("prompt-tokens", "Prompt tokens", "int", None, unit="tokens", minimum=1, maximum=1 << 24, step=1,
+                   optional=True, help="Input tokens per request; empty = the preset's (else 1024)."),
+             Input("output-tokens", "Output tokens", "int", None, unit="tokens", minimum=1, maximum=1 << 24, step=1,
+                   optional=True, help="Generated tokens per request; empty = the preset's (else 256)."),
+             Input("ttft-target", "TTFT target", "float", None, unit="s", minimum=1e-4, maximum=1e5, optional=True,
+                   help="Largest acceptable time to first token."),
+             Input("tpot-target", "TPOT target", "float", None, unit="s", minimum=1e-5, maximum=1e3, optional=True,
+                   help="Largest acceptable time per output token."),
+             Input("tokens-per-day", "Batch job: tokens per day", "float", None, unit="tokens", minimum=1,
+                   maximum=1e16, optional=True, help="Input + output tokens to process each day (offline job)."),
+             Input("deadline-hours", "Batch job: deadline", "float", None, unit="h", minimum=0.01, maximum=24,
+                   optional=True, help="Hours of each day the job may take (default 24)."),
+             Input("gpu-hour-price", "Price per GPU-hour", "float", None, unit="$", minimum=0, maximum=1e6,
+                   optional=True, help="Optional: ranks options by cost per hour."),
+             _R_WEIGHTS, KV_DTYPE,
+             Input("max-tp", "Largest TP degree", "int", 8, minimum=1, maximum=64, step=1,
+                   help="TP degrees tried: those vLLM accepts up to this (8 = one NVLink node)."),
+             _MBU, _MFU),
+            (
+                Output("summary", "Recommended", "text", "", "cheapest feasible option (cost, else GPU count)"),
+                Output("recommended", "Recommended option", "int", "", "index into options"),
+                Output("recommended_gpus", "GPUs", "int", "GPUs", "replicas × tp"),
+                Output("recommended_cost_per_hour", "Cost per hour", "float", "$", "GPUs × price per GPU-hour"),
+            ),
+            _plan,
+        ),
+        Calculator(
+            "deploy", "Deployment",
+            "vllm serve command and Kubernetes Deployment + Service for a plan.",
+            (MODEL, CONFIG, CONFIG_TEXT, GPU,
+             Input("tp", "Tensor-parallel GPUs", "int", None, minimum=1, maximum=1024, step=1, optional=True,
+                   help="Empty = the recommended plan's TP for --preset."),
+             Input("replicas", "Replicas", "int", None, minimum=1, maximum=10_000, step=1, optional=True,
+                   help="Empty = the plan's replica count."),
+             Input("preset", "Workload preset", "choice", None, choices=_preset_choices, optional=True,
+                   help="Plan used when --tp or --replicas is empty (default chat)."),
+             Input("max-model-len", "Max model length", "int", None, unit="tokens", minimum=1, maximum=1 << 31,
+                   step=1, optional=True, help="vLLM --max-model-len; empty = the model's."),
+             Input("gpu-memory-utilization", "GPU memory utilization", "float", 0.9, minimum=0.01, maximum=1.0,
+                   step=0.01, help="vLLM --gpu-memory-utilization."),
+             KV_DTYPE, _R_WEIGHTS,
+             Input("name", "Name", "text", None, optional=True,
+                   help="Kubernetes name (DNS-1123); empty = from the model id."),
+             Input("namespace", "Namespace", "text", "default", help="Kubernetes namespace."),
+             Input("image", "Image", "text", deploy.DEFAULT_IMAGE, help="vLLM OpenAI-compatible server image.")),
+            (
+                Output("serve_command", "Command", "code", "", "vllm serve with the plan's flags"),
+                Output("manifest", "Kubernetes manifest", "code", "",
+                       "PVC (model cache) + Deployment (GPU limits, /dev/shm, /health probes, HF_TOKEN secret) "
+                       "+ Service"),
+            ),
+            _deploy,
+        ),
+    )
+})
