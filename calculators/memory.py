@@ -87,7 +87,7 @@ def _is_quantized(g: TensorGroup, q: QuantSpec | None) -> bool:
 def _group_bytes(g: TensorGroup, q: QuantSpec | None, base_bytes: int) -> tuple[int, bool]:
     """Bytes of a tensor group in the format in force; second value: quantized or not."""
     if not _is_quantized(g, q):
-        return g.elements * base_bytes, False
+        return g.elements * (4 if g.fp32 else base_bytes), False
     assert q is not None
     rows, cols, n = g.rows, g.cols, g.count
     if q.method == "fp8" and q.block_scaled:

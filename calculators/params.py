@@ -25,7 +25,9 @@ class TensorGroup:
     """``count`` tensors of shape ``rows × cols`` (a vector has ``cols == 1``).
 
     ``kind``: ``embedding``, ``lm_head``, ``linear`` (a projection that weight quantization
-    applies to), ``router``, ``bias``, ``norm`` or ``sink``.  ``routed``: a routed-expert
+    applies to), ``projection`` (one it does not), ``router``, ``bias``, ``norm`` or ``sink``.
+    ``fp32``: stored in float32 whatever the checkpoint dtype (DeepSeek-V3's
+    ``e_score_correction_bias``).  ``routed``: a routed-expert
     tensor, active for ``experts_per_token / num_experts`` of tokens.  ``mtp``: part of
     DeepSeek-V3's multi-token-prediction module.
     """
@@ -38,6 +40,7 @@ class TensorGroup:
     routed: bool = False
     expert: bool = False
     mtp: bool = False
+    fp32: bool = False
 
     @property
     def elements(self) -> int:
@@ -98,7 +101,8 @@ def tensor_groups(spec: ModelSpec, tp: int | None = None, include_mtp: bool = Tr
         out += [
             TensorGroup("mtp.embed_tokens", vocab, h, n, "embedding", mtp=True),
             TensorGroup("mtp.enorm+hnorm+shared_head.norm", h, 1, 3 * n, "norm", mtp=True),
-            TensorGroup("mtp.eh_proj", h, 2 * h, n, "linear", mtp=True),
+            # eh_proj is stored in bf16 even in the fp8 checkpoint (no weight_scale_inv for it)
+            TensorGroup("mtp.eh_proj", h, 2 * h, n, "projection", mtp=True),
             TensorGroup("mtp.shared_head.head", vocab, h, n, "lm_head", mtp=True),
         ]
         out += _decoder_layers(spec, t, [spec.num_layers - 1] * n, mtp=True)
@@ -109,7 +113,7 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
     h, n = spec.hidden_size, len(layer_ids)
     g: list[TensorGroup] = []
 
-    def add(name: str, rows: int, cols: int, count: int, kind: str, **kw: bool) -> None:
+    def add(name: str, rows: int, cols: int, count: int, kind: str, **kw: bool) -> None:  # noqa: PLR0913
         g.append(TensorGroup(name, rows, cols, count, kind, mtp=mtp, **kw))
 
     heads = spec.num_attention_heads // t
@@ -126,6 +130,11 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
         add("kv_a_layernorm", m.kv_lora_rank, 1, n, "norm")
         add("kv_b_proj", heads * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank, n, "linear")
         add("o_proj", h, heads * m.v_head_dim, n, "linear")
+        if spec.qkv_bias:  # DeepseekV2Attention: q_(a_)proj, kv_a_proj_with_mqa and o_proj take attention_bias
+            add("q_a_proj.bias" if m.q_lora_rank else "q_proj.bias", m.q_lora_rank or heads * qk, 1, n, "bias")
+            add("kv_a_proj_with_mqa.bias", m.kv_lora_rank + m.qk_rope_head_dim, 1, n, "bias")
+        if spec.o_bias:
+            add("o_proj.bias", h, 1, n, "bias")
     else:
         hd = spec.head_dim
         kvh = spec.num_kv_heads if t == 1 else max(1, spec.num_kv_heads // t)
@@ -155,7 +164,8 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
         ie = _ceil_div(moe.expert_intermediate_size, t)
         add("router", e, h, moe_n, "router")
         if moe.router_bias:
-            add("router.bias", e, 1, moe_n, "bias")
+            # DeepSeek-V3's e_score_correction_bias is float32 (vLLM deepseek_v2.py); gpt-oss's router bias bf16
+            add("router.bias", e, 1, moe_n, "bias", fp32=spec.mla is not None)
         add("experts.gate_proj+up_proj", ie, h, 2 * e * moe_n, "linear", routed=True, expert=True)
         add("experts.down_proj", h, ie, e * moe_n, "linear", routed=True, expert=True)
         if moe.expert_bias:

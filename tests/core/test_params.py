@@ -112,3 +112,29 @@ def test_qwen3_32b_non_embedding() -> None:
     ref = REFS["Qwen/Qwen3-32B"]
     counts = params.count_params(_spec("Qwen/Qwen3-32B"))
     assert abs(counts.total - counts.embedding - ref["params_nonembedding"]) <= ref["params_nonembedding_precision"] / 2
+
+
+SAFETENSORS = [m for m in REFS.values() if "params_safetensors" in m and not m.get("params_safetensors_packed")]
+
+
+@pytest.mark.parametrize("ref", SAFETENSORS, ids=[m["id"] for m in SAFETENSORS])
+def test_total_equals_safetensors_sum(ref: dict[str, Any]) -> None:
+    """Σ elements of every tensor of a real checkpoint (gogongxt/python model reports, cited per
+    value), less the tensors that are not parameters (fp8 scales, MTP layer, rotary buffers),
+    and less a stored copy of a tied lm_head."""
+    expected = ref["params_safetensors"] - ref.get("params_safetensors_extra", 0)
+    expected -= ref.get("params_safetensors_tied_duplicate", 0)
+    assert params.count_params(_spec(ref["id"])).total == expected
+
+
+def test_gpt_oss_20b_bf16_copy() -> None:
+    ref = REFS["openai/gpt-oss-20b"]
+    assert params.count_params(_spec("openai/gpt-oss-20b")).total == ref["params_safetensors_bf16"]
+
+
+def test_deepseek_v3_mtp_layer_exact() -> None:
+    # the MTP layer 61 of the checkpoint: the report's extra less the weight_scale_inv tensors
+    ref = REFS["deepseek-ai/DeepSeek-V3"]
+    spec = _spec("deepseek-ai/DeepSeek-V3")
+    scales = sum(-(-g.rows // 128) * -(-g.cols // 128) * g.count for g in params.tensor_groups(spec) if g.kind == "linear")
+    assert params.count_params(spec).mtp + scales == ref["params_safetensors_extra"]

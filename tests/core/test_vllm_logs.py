@@ -67,16 +67,15 @@ def test_log_reproduced(entry: dict[str, Any]) -> None:
         pytest.skip(f"config for {entry.get('config_model', entry['model'])} not bundled")
     gib = entry["available_kv_cache_gib"]
     low, high = _predict(entry, spec, gib - 0.005), _predict(entry, spec, gib + 0.005)
-    if "num_gpu_blocks" in entry:
-        assert low.num_gpu_blocks <= entry["num_gpu_blocks"] <= high.num_gpu_blocks, (
-            low.num_gpu_blocks,
-            high.num_gpu_blocks,
-        )
-    if "kv_cache_tokens" in entry:
-        assert low.kv_cache_tokens <= entry["kv_cache_tokens"] <= high.kv_cache_tokens, (
-            low.kv_cache_tokens,
-            high.kv_cache_tokens,
-        )
+    # With several GPUs every rank prints its own figure and the engine keeps the smallest block
+    # count of all ranks (get_kv_cache_configs), so a logged count may sit below the printing
+    # rank's prediction; ranks of one model differ by little, allow 2 %.
+    ranks = entry.get("tensor_parallel_size", 1) * entry.get("pipeline_parallel_size", 1)
+    slack = 0.98 if ranks > 1 else 1.0
+    for key in ("num_gpu_blocks", "kv_cache_tokens"):
+        if key in entry:
+            lo, hi = getattr(low, key), getattr(high, key)
+            assert slack * lo <= entry[key] <= hi, (key, lo, hi)
     if "max_concurrency" in entry:
         # printed with two decimals; recomputed from the logged block count (or the predicted one)
         blocks = entry.get("num_gpu_blocks", low.num_gpu_blocks)
