@@ -136,5 +136,7 @@ def test_deepseek_v3_mtp_layer_exact() -> None:
     # the MTP layer 61 of the checkpoint: the report's extra less the weight_scale_inv tensors
     ref = REFS["deepseek-ai/DeepSeek-V3"]
     spec = _spec("deepseek-ai/DeepSeek-V3")
-    scales = sum(-(-g.rows // 128) * -(-g.cols // 128) * g.count for g in params.tensor_groups(spec) if g.kind == "linear")
+    scales = sum(
+        -(-g.rows // 128) * -(-g.cols // 128) * g.count for g in params.tensor_groups(spec) if g.kind == "linear"
+    )
     assert params.count_params(spec).mtp + scales == ref["params_safetensors_extra"]
