@@ -106,12 +106,22 @@ def default_name(model_id: str) -> str:
 
 
 def serve_args(spec: ModelSpec, tp: int, max_model_len: int | None, gpu_memory_utilization: float,
-               kv_cache_dtype: str) -> list[str]:
-    """``vllm serve`` arguments (after ``vllm serve``): :func:`calculators.vllm.serve_command`'s flags
-    plus ``--port``."""
+               kv_cache_dtype: str, weights_dtype: str = "auto") -> list[str]:
+    """``vllm serve`` arguments (after ``vllm serve``): :func:`calculators.vllm.serve_command`'s flags,
+    ``--quantization fp8`` when fp8 is asked of a 16-bit checkpoint (vLLM quantizes it at load time),
+    plus ``--port``.  int8/int4/mxfp4 need a checkpoint quantized beforehand (AWQ, GPTQ, MXFP4)."""
     cmd = vllm.serve_command(spec.model_id, tp=tp, max_model_len=max_model_len,
                              gpu_memory_utilization=gpu_memory_utilization, kv_cache_dtype=kv_cache_dtype)
-    return shlex.split(cmd)[2:] + ["--port", str(PORT)]
+    args = shlex.split(cmd)[2:]
+    wd = weights_dtype.strip().lower()
+    if spec.quant is None and wd == "fp8":
+        args += ["--quantization", "fp8"]
+    elif spec.quant is None and wd in ("int8", "int4", "mxfp4"):
+        raise CalcError("weights-dtype", f"vLLM cannot quantize a 16-bit checkpoint to {wd} at load time: deploy a "
+                                         "checkpoint quantized beforehand (AWQ/GPTQ/MXFP4), or use fp8")
+    elif spec.quant is None and wd in ("bfloat16", "float16") and wd != spec.dtype:
+        args += ["--dtype", wd]
+    return args + ["--port", str(PORT)]
 
 
 def deployment(spec: ModelSpec, tp: int, replicas: int = 1, name: str | None = None, namespace: str = "default",
@@ -132,7 +142,7 @@ def deployment(spec: ModelSpec, tp: int, replicas: int = 1, name: str | None = N
     _check_name(hf_secret)
     weights = memory.weights_memory(spec, weights_dtype, tp=tp)
     size = cache_gib if cache_gib is not None else max(1, math.ceil(1.2 * weights.bytes_total / GIB))
-    args = serve_args(spec, tp, max_model_len, gpu_memory_utilization, kv_cache_dtype)
+    args = serve_args(spec, tp, max_model_len, gpu_memory_utilization, kv_cache_dtype, weights_dtype)
     serve = " ".join(["vllm", "serve", *(shlex.quote(a) for a in args)])
     labels: dict[str, YamlValue] = {"app.kubernetes.io/name": nm, "app.kubernetes.io/component": "vllm"}
     probe: dict[str, YamlValue] = {"httpGet": {"path": "/health", "port": PORT}}

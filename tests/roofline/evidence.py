@@ -1,0 +1,167 @@
+"""Published measurements (tests/data/measurements.toml) against the roofline's lower bound and expected figure.
+
+Each usable point gives one comparison per time metric it states:
+
+* ``itl_ms`` / ``tpot_ms``: the steady-state step of continuous batching at batch = concurrency
+  (:func:`calculators.roofline.serving_step_time`, the user's own prefill excluded: c − 1 others');
+* ``ttft_ms``: :func:`calculators.roofline.ttft` at batch = concurrency;
+* ``e2e_latency_ms``: a static batch, :func:`calculators.roofline.static_batch_latency`;
+* ``per_request_output_tokens_per_s``: per request, (TTFT + (O − 1) · TPOT) ÷ O seconds per token.
+
+Throughput columns (tokens/s) restate the same times and are not compared twice.
+
+Model mapping: a point is used when its model's config is bundled, or when a bundled config has
+the same shapes (listed in :data:`SAME_SHAPES` with the reason).  Points whose model has no
+bundled config with identical shapes are skipped and listed by :func:`skipped`.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from calculators import hardware, models, roofline
+from calculators.models import ModelSpec
+
+ROOT = Path(__file__).resolve().parents[2]
+MEASUREMENTS = ROOT / "tests" / "data" / "measurements.toml"
+MEASURED_GEMM = sorted((ROOT / "docs" / "data" / "measured").glob("*.json"))
+
+#: measurement model → (bundled config, weights format, why the shapes are the same)
+SAME_SHAPES: dict[str, tuple[str, str, str]] = {
+    "meta-llama/Llama-3.3-70B-Instruct": (
+        "meta-llama/Llama-3.1-70B-Instruct", "auto",
+        "Llama 3.3 70B reuses Llama 3.1 70B's architecture: 80 layers, hidden 8192, 64 heads / 8 KV heads, "
+        "intermediate 28672, vocab 128256 (both config.json files on Hugging Face)",
+    ),
+    "meta-llama/Meta-Llama-3-70B-Instruct": (
+        "meta-llama/Llama-3.1-70B-Instruct", "auto",
+        "Llama 3 70B has Llama 3.1 70B's shapes (only rope scaling and max_position_embeddings differ, "
+        "which the roofline does not use)",
+    ),
+    "Qwen/Qwen3-14B-AWQ": (
+        "Qwen/Qwen3-14B", "int4",
+        "the AWQ export keeps Qwen3-14B's shapes; weights counted as 4-bit AWQ with group 128",
+    ),
+    "cognitivecomputations/DeepSeek-V3-AWQ": (
+        "deepseek-ai/DeepSeek-V3", "int4",
+        "the AWQ export keeps DeepSeek-V3's shapes; every linear layer counted as 4-bit AWQ with group 128",
+    ),
+}
+
+#: units of the time metrics compared (field → seconds per unit)
+TIME_METRICS = ("itl_ms", "tpot_ms", "ttft_ms", "e2e_latency_ms", "per_request_output_tokens_per_s")
+
+
+@dataclass(frozen=True)
+class Comparison:
+    point_id: str
+    source: str
+    metric: str
+    measured_s: float
+    lower_bound_s: float
+    expected_s: float
+    model_used: str
+
+    @property
+    def error(self) -> float:
+        """Signed relative error of the expected figure: (expected − measured) ÷ measured."""
+        return (self.expected_s - self.measured_s) / self.measured_s
+
+
+def load_points() -> list[dict[str, Any]]:
+    with MEASUREMENTS.open("rb") as fh:
+        points: list[dict[str, Any]] = tomllib.load(fh)["point"]
+    return points
+
+
+def model_for(point: dict[str, Any]) -> tuple[ModelSpec, str] | None:
+    """(spec, weights format) for a point, or None when no bundled config has its shapes."""
+    name = point["model"]
+    bundled = set(models.preset_ids())
+    weights = point.get("weights_dtype", "auto")
+    if name in SAME_SHAPES:
+        preset, fmt, _ = SAME_SHAPES[name]
+        return models.load_preset(preset), fmt if fmt != "auto" else weights
+    if name in bundled:
+        return models.load_preset(name), weights
+    return None
+
+
+def skipped() -> list[tuple[str, str]]:
+    """(point id, reason) for every point not compared."""
+    out = []
+    for p in load_points():
+        if model_for(p) is None:
+            out.append((p["id"], f"no bundled config with the shapes of {p['model']}"))
+    return out
+
+
+def _kv_dtype(point: dict[str, Any]) -> str:
+    kv = str(point.get("kv_cache_dtype", "auto"))
+    return kv if kv in ("auto", "bfloat16", "float16", "fp8") else "auto"  # "not stated": vLLM's default
+
+
+def compare(point: dict[str, Any], eff: roofline.Efficiency | None = None) -> list[Comparison]:
+    """Every time metric of one point against the model (empty if the point is skipped)."""
+    found = model_for(point)
+    if found is None:
+        return []
+    spec, weights = found
+    gpu = hardware.get_gpu(point["gpu"])
+    tp = int(point["tensor_parallel_size"])
+    batch = int(point.get("concurrency", point.get("batch_size", 1)))
+    p_tok, o_tok = int(point["input_tokens"]), int(point["output_tokens"])
+    kv = _kv_dtype(point)
+    out: list[Comparison] = []
+
+    def add(metric: str, measured_s: float, lower: float, expected: float) -> None:
+        out.append(Comparison(point["id"], point["source"], metric, measured_s, lower, expected, spec.model_id))
+
+    # between two tokens of one user: decodes of all c plus the c − 1 other users' prompts
+    st = roofline.serving_step_time(spec, gpu, tp, batch, p_tok, o_tok, weights, kv, eff)
+    first = roofline.ttft(spec, gpu, tp, batch, p_tok, o_tok, weights, kv, eff)
+    for metric in ("itl_ms", "tpot_ms"):
+        if metric in point:
+            add(metric, point[metric] / 1000, st.time_s_lower_bound, st.time_s_expected)
+    if "ttft_ms" in point:
+        add("ttft_ms", point["ttft_ms"] / 1000, first.time_s_lower_bound, first.time_s_expected)
+    if "e2e_latency_ms" in point:
+        lo, ex = roofline.static_batch_latency(spec, gpu, tp, batch, p_tok, o_tok, weights, kv, eff)
+        add("e2e_latency_ms", point["e2e_latency_ms"] / 1000, lo, ex)
+    if "per_request_output_tokens_per_s" in point:
+        lo = (first.time_s_lower_bound + (o_tok - 1) * st.time_s_lower_bound) / o_tok
+        ex = (first.time_s_expected + (o_tok - 1) * st.time_s_expected) / o_tok
+        add("per_request_output_tokens_per_s", 1 / point["per_request_output_tokens_per_s"], lo, ex)
+    return out
+
+
+def all_comparisons(eff: roofline.Efficiency | None = None) -> list[Comparison]:
+    return [c for p in load_points() for c in compare(p, eff)]
+
+
+def median_abs_error(comparisons: list[Comparison]) -> float:
+    return statistics.median(abs(c.error) for c in comparisons)
+
+
+def measured_gemms() -> list[tuple[str, dict[str, Any]]]:
+    """(file name, GEMM record) of our own H100/H200 sweep (docs/data/measured/*.json)."""
+    out = []
+    for path in MEASURED_GEMM:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        for rec in data["gemm"]:
+            out.append((path.name, rec))
+    return out
+
+
+def table(comparisons: list[Comparison]) -> str:
+    """Markdown table of every comparison (times in ms)."""
+    lines = ["| point | metric | measured ms | lower bound ms | expected ms | error |", "|---|---|---:|---:|---:|---:|"]
+    for c in comparisons:
+        lines.append(f"| {c.point_id} | {c.metric} | {c.measured_s * 1000:,.2f} | {c.lower_bound_s * 1000:,.2f} | "
+                     f"{c.expected_s * 1000:,.2f} | {c.error:+.0%} |")
+    return "\n".join(lines)
