@@ -1,0 +1,28 @@
+"""Small accessibility fixes to the HTML that Material and mkdocs-jupyter write.
+
+Each fix is an exact string replacement. A fix that must apply to every page raises when its
+string is missing, so a theme upgrade that changes the markup is noticed instead of silently
+undoing the fix. CSS fixes live in docs/assets/stylesheets/extra.css.
+"""
+
+from __future__ import annotations
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.pages import Page
+
+# Material's search overlay has role="dialog" but no accessible name (axe: aria-dialog-name).
+SEARCH_DIALOG = '<div class="md-search" data-md-component="search" role="dialog">'
+SEARCH_DIALOG_NAMED = '<div class="md-search" data-md-component="search" role="dialog" aria-label="Search">'
+
+# Notebook code cells scroll sideways but cannot be focused with the keyboard
+# (axe: scrollable-region-focusable).
+NOTEBOOK_CODE = '<div class="highlight-ipynb'
+NOTEBOOK_CODE_FOCUSABLE = '<div tabindex="0" class="highlight-ipynb'
+
+
+def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
+    if SEARCH_DIALOG not in output and "search" in config.plugins:
+        raise PluginError(f"hooks/a11y.py: Material's search dialog markup changed ({page.file.src_uri})")
+    output = output.replace(SEARCH_DIALOG, SEARCH_DIALOG_NAMED)
+    return output.replace(NOTEBOOK_CODE, NOTEBOOK_CODE_FOCUSABLE)
