@@ -1,0 +1,75 @@
+"""A post with a broken link, or with a category outside the allow-list, fails the strict build,
+and the error names the post's file.
+
+Each case builds a temporary copy of the site (mkdocs.yml, docs/, blog/, hooks/, overrides/, with
+node_modules linked) plus one bad post, with notebooks converted but not executed (faster).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+COPIED = ("mkdocs.yml", "docs", "blog", "hooks", "overrides")
+
+GOOD_FRONT_MATTER = """---
+date:
+  created: 2026-11-28
+authors:
+  - field-notes
+categories:
+  - {category}
+---
+
+# A test post
+
+Text.
+"""
+
+
+def build_copy_with_post(tmp_path: Path, name: str, text: str) -> subprocess.CompletedProcess[str]:
+    root = tmp_path / "repo"
+    root.mkdir()
+    for item in COPIED:
+        source = REPO / item
+        if source.is_dir():
+            shutil.copytree(source, root / item, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.exists():
+            shutil.copy2(source, root / item)
+    (root / "node_modules").symlink_to(REPO / "node_modules", target_is_directory=True)
+    (root / "blog" / "posts" / name).write_text(text, encoding="utf-8")
+    env = {**os.environ, "FIELDNOTES_EXECUTE_NOTEBOOKS": "false", "NO_MKDOCS_2_WARNING": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_post_with_broken_link_fails_naming_the_file(tmp_path: Path) -> None:
+    text = GOOD_FRONT_MATTER.format(category="Notes") + "\nSee [this page](no-such-page.md).\n"
+    result = build_copy_with_post(tmp_path, "broken-link.md", text)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "blog/posts/broken-link.md" in output, output
+    assert "no-such-page.md" in output, output
+
+
+@pytest.mark.slow
+def test_post_with_unknown_category_fails_naming_the_file(tmp_path: Path) -> None:
+    text = GOOD_FRONT_MATTER.format(category="Not A Real Category")
+    result = build_copy_with_post(tmp_path, "bad-category.md", text)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "blog/posts/bad-category.md" in output, output
+    assert "not in allow list" in output, output
