@@ -47,7 +47,7 @@ lint: setup
 	mypy --strict calculators hooks tests
 
 actionlint: setup
-	actionlint -color=never
+	actionlint -no-color
 
 test-python: setup
 	$(PYTEST_LAYER) test-python tests $(addprefix --ignore=,$(LAYER_TEST_DIRS))
