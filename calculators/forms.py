@@ -188,6 +188,8 @@ def resolve_model(values: Mapping[str, Any]) -> models.ModelSpec:
             raise CalcError("config", f"cannot read {str(path)[:80]}: {exc.strerror or exc}") from None
         except UnicodeDecodeError:
             raise CalcError("config", f"{str(path)[:80]} is not UTF-8 text") from None
+        except ValueError:  # e.g. a NUL byte in the path
+            raise CalcError("config", f"{str(path)[:80]!r} is not a usable file path") from None
         return models.load_config_text(content, model_id=_id_from_path(str(path)))
     return models.load_preset(values["model"])
 

@@ -164,7 +164,7 @@ def _int(cfg: dict[str, Any], key: str, *, default: int | None = None, minimum: 
         value = int(value)
     limit = _LIMITS.get(key, 1 << 40)
     if value < minimum or value > limit:
-        raise CalcError(key, f"must be between {minimum} and {limit:,}, got {value}")
+        raise CalcError(key, f"must be between {minimum} and {limit:,}, got {_show(value)}")
     return value
 
 
@@ -184,7 +184,17 @@ def _bool(cfg: dict[str, Any], key: str, default: bool) -> bool:
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value, default=str)[:40] if not isinstance(value, str) else repr(value[:40])
+    """A short, safe rendering of a user's value for an error message."""
+    if isinstance(value, str):
+        text = repr(value[:40])
+    elif isinstance(value, bool) or value is None:
+        text = json.dumps(value)
+    elif isinstance(value, int):
+        text = str(value) if abs(value) < 10**30 else f"a {len(hex(value)) * 4 // 3}-bit-ish integer"
+    elif isinstance(value, float):
+        text = repr(value)
+    else:
+        text = f"a JSON {'object' if isinstance(value, dict) else 'array' if isinstance(value, list) else 'value'}"
     return f"{text} ({type(value).__name__})"
 
 

@@ -130,8 +130,9 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
         add("kv_a_layernorm", m.kv_lora_rank, 1, n, "norm")
         add("kv_b_proj", heads * (m.qk_nope_head_dim + m.v_head_dim), m.kv_lora_rank, n, "linear")
         add("o_proj", h, heads * m.v_head_dim, n, "linear")
-        if spec.qkv_bias:  # DeepseekV2Attention: q_(a_)proj, kv_a_proj_with_mqa and o_proj take attention_bias
-            add("q_a_proj.bias" if m.q_lora_rank else "q_proj.bias", m.q_lora_rank or heads * qk, 1, n, "bias")
+        if spec.qkv_bias:  # DeepseekV2Attention: q_a_proj, kv_a_proj_with_mqa and o_proj take attention_bias
+            if m.q_lora_rank:  # q_proj (no q LoRA) is bias-free whatever attention_bias says
+                add("q_a_proj.bias", m.q_lora_rank, 1, n, "bias")
             add("kv_a_proj_with_mqa.bias", m.kv_lora_rank + m.qk_rope_head_dim, 1, n, "bias")
         if spec.o_bias:
             add("o_proj.bias", h, 1, n, "bias")

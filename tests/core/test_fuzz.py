@@ -366,15 +366,9 @@ def test_cli_bad_arguments(chunk: int) -> None:
             assert len(lines) == 1 and lines[0].startswith("error: "), (argv, stderr[:300])
 
 
-# ---------------------------------------------------------------- known gaps (Python-API only)
+# ---------------------------------------------------------------- values only the Python API can produce
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package bug: models._int formats an over-limit integer with f'{value}', and CPython refuses to "
-    "print ints over 4,300 digits (ValueError) — only reachable through spec_from_config with a Python int, "
-    "since json.loads refuses such numbers itself",
-)
 def test_huge_integer_field_raises_calc_error() -> None:
     cfg = copy.deepcopy(BASES[0][1])
     cfg["hidden_size"] = 10**5000
@@ -392,12 +386,6 @@ def _deep(depth: int) -> list[Any]:
     return root
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package bug: models._show json.dumps a deeply nested value for the message and raises "
-    "RecursionError — only reachable through spec_from_config with a Python object nested deeper than "
-    "json.loads accepts",
-)
 def test_deeply_nested_field_raises_calc_error() -> None:
     cfg = copy.deepcopy(BASES[0][1])
     cfg["hidden_size"] = _deep(5000)
@@ -405,11 +393,6 @@ def test_deeply_nested_field_raises_calc_error() -> None:
         models.spec_from_config(cfg)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package bug: forms.resolve_model opens the --config path and catches OSError and "
-    "UnicodeDecodeError, but open() raises ValueError('embedded null byte') for a path with NUL",
-)
 def test_config_path_with_nul_byte() -> None:
     with pytest.raises(CalcError) as info:
         forms.run("params", {"config": "config\x00.json"})

@@ -538,12 +538,6 @@ def test_mla_attention_bias_with_q_lora() -> None:
     assert params.count_params(spec("deepseek_v3", cfg)).total == sum(a.size for a in o.tensors.values())
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="package bug: without q_lora_rank, DeepseekV2Attention's q_proj is nn.Linear(..., bias=False) "
-    "whatever attention_bias says (modular_deepseek_v2.py and modular_deepseek_v3.py), but "
-    "params._decoder_layers adds a q_proj.bias of heads × qk_head_dim per layer",
-)
 def test_mla_attention_bias_without_q_lora() -> None:
     cfg = {**CONFIGS["deepseek_v2"], "attention_bias": True}
     o = oracle("deepseek_v2", cfg)
