@@ -1,0 +1,525 @@
+// Calculators in the page (hooks/calculator_pages.py renders the forms and pre-rendered results).
+//
+// A module Web Worker (worker.js) runs the calculators package in Pyodide, started when a
+// calculator scrolls into view or is touched.  Every input change is sent (debounced) as
+// {name, values}; the reply fills the outputs.  Rules kept here:
+// * all user and URL text is data: set with .value / .textContent, never parsed as HTML;
+// * an invalid value marks its field (aria-invalid + message via aria-describedby) and keeps the
+//   text; no Python traceback is ever shown;
+// * if Pyodide cannot load, the pre-rendered numbers stay, with a notice;
+// * inputs live in the URL query (only values that differ from the page's defaults).
+// Material's instant navigation is off for this site (see hooks/calculator_pages.py): this script runs
+// on each full page load of a page that has a calculator.
+
+const DEBOUNCE_MS = 150;
+const LOAD_TIMEOUT_MS = 90000;
+const MAX_URL_VALUE = 8000; // longer values (a big pasted config.json) are not put in the link
+const MAX_CONFIG_BYTES = 2000000;
+const HF_REPO = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
+const NUMBER = /^[-+]?(\d[\d_,]*)?(\.\d+)?([eE][-+]?\d+)?$/;
+
+const settingsEl = document.getElementById("fn-calculators-config");
+const SETTINGS = settingsEl ? JSON.parse(settingsEl.textContent) : null;
+const abs = (u) => new URL(u, document.baseURI).href;
+
+const stats = { readyMs: null, computeMs: [] };
+window.fnCalculators = stats; // read by the benchmark (scripts/bench.py)
+
+// ---------------------------------------------------------------- the worker
+
+let worker = null;
+let ready = null; // Promise resolved when Python is ready, rejected if it cannot load
+let nextId = 1;
+const waiting = new Map();
+
+function startWorker() {
+  if (ready) return ready;
+  const t0 = performance.now();
+  ready = new Promise((resolve, reject) => {
+    let timer = setTimeout(() => reject(new Error("timed out")), LOAD_TIMEOUT_MS);
+    try {
+      worker = new Worker(abs(SETTINGS.worker), { type: "module" });
+    } catch (err) {
+      clearTimeout(timer);
+      reject(err);
+      return;
+    }
+    worker.onmessage = (event) => {
+      const msg = event.data || {};
+      if (msg.type === "ready") {
+        clearTimeout(timer);
+        stats.readyMs = performance.now() - t0;
+        resolve();
+      } else if (msg.type === "failed") {
+        clearTimeout(timer);
+        reject(new Error(msg.message));
+      } else if (msg.type === "result") {
+        const done = waiting.get(msg.id);
+        waiting.delete(msg.id);
+        if (done) done(msg);
+      }
+    };
+    worker.onerror = (event) => {
+      if (event.preventDefault) event.preventDefault();
+      clearTimeout(timer);
+      reject(new Error("the worker could not start"));
+    };
+    worker.postMessage({
+      type: "init",
+      indexURL: abs(SETTINGS.indexURL),
+      lockFileURL: abs(SETTINGS.lockFileURL),
+      packageBaseUrl: abs(SETTINGS.packageBaseUrl),
+      package: SETTINGS.package,
+    });
+  });
+  ready.catch(() => {
+    if (worker) worker.terminate();
+    for (const calc of calculators) calc.offline();
+  });
+  for (const calc of calculators) calc.loading();
+  return ready;
+}
+
+function call(name, values) {
+  const id = nextId++;
+  return new Promise((resolve) => {
+    waiting.set(id, resolve);
+    worker.postMessage({ type: "run", id, name, values });
+  });
+}
+
+// ---------------------------------------------------------------- SVG from Python, re-checked
+
+const SVG_TAGS = new Set(["svg", "title", "desc", "g", "rect", "text", "tspan", "line", "path", "polyline",
+  "polygon", "circle"]);
+const SVG_ATTRS = new Set(["xmlns", "viewBox", "width", "height", "role", "aria-label", "class", "x", "y", "x1",
+  "x2", "y1", "y2", "cx", "cy", "r", "d", "points", "fill", "stroke", "stroke-width", "stroke-opacity",
+  "stroke-dasharray", "fill-opacity", "opacity", "font-size", "font-weight", "text-anchor",
+  "dominant-baseline", "transform"]);
+
+function safeSvg(text) {
+  const doc = new DOMParser().parseFromString(text, "image/svg+xml");
+  const root = doc.documentElement;
+  if (root.nodeName !== "svg") return null;
+  const walk = (el) => {
+    for (const child of [...el.children]) {
+      if (!SVG_TAGS.has(child.nodeName)) child.remove();
+      else walk(child);
+    }
+    for (const attr of [...el.attributes]) {
+      if (!SVG_ATTRS.has(attr.name) || /^\s*(javascript|data):/i.test(attr.value)) el.removeAttribute(attr.name);
+    }
+  };
+  walk(root);
+  return document.importNode(root, true);
+}
+
+// ---------------------------------------------------------------- one calculator
+
+class Calculator {
+  constructor(form, prefix) {
+    this.form = form;
+    this.name = form.dataset.calculator;
+    this.prefix = prefix; // "" on a page with one calculator, "NAME." when there are several
+    this.status = form.querySelector("[data-role=status]");
+    this.notice = form.querySelector("[data-role=notice]");
+    this.timer = null;
+    this.latest = 0;
+    this.fromUrl = new Set();
+    this.messages = [];
+    this.live = false;
+    this.fields = [...form.elements].filter((el) => el.name);
+    form.addEventListener("submit", (e) => e.preventDefault());
+    form.addEventListener("input", (e) => this.changed(e.target));
+    form.addEventListener("change", (e) => this.changed(e.target));
+    form.addEventListener("focusin", () => this.touch(), { once: true });
+    form.addEventListener("pointerdown", () => this.touch(), { once: true });
+    const reset = form.querySelector("[data-role=reset]");
+    if (reset) reset.addEventListener("click", () => this.reset());
+    this.setupHf();
+    this.setupDrop();
+    this.restoreFromUrl();
+  }
+
+  field(name) {
+    return this.fields.find((el) => el.name === name) || null;
+  }
+
+  touch() {
+    if (SETTINGS) startWorker().then(() => this.compute(), () => {});
+  }
+
+  changed(el) {
+    if (!el || !el.name) return;
+    this.fromUrl.delete(el.name);
+    this.clearError(el);
+    this.markStale();
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.touch(), DEBOUNCE_MS);
+  }
+
+  values() {
+    const values = {};
+    for (const el of this.fields) {
+      if (el.type === "checkbox") values[el.name] = el.checked ? "true" : "false";
+      else values[el.name] = el.value;
+    }
+    return values;
+  }
+
+  // ---- status and notices
+
+  setStatus(state, text) {
+    this.status.dataset.state = state;
+    this.status.textContent = text;
+  }
+
+  loading() {
+    if (!this.live) this.setStatus("loading", "static results · loading Python…");
+  }
+
+  offline() {
+    this.live = false;
+    this.setStatus("offline", "static results");
+    const changed = this.fields.some((el) => el.value !== (el.dataset.default ?? el.value));
+    this.say("Live calculation is unavailable here (the Python runtime could not be loaded). The results " +
+      "below were computed when this page was built, for the page's default inputs" +
+      (changed ? "; press Reset to show those inputs." : "."));
+    this.form.classList.remove("fn-calc--stale");
+  }
+
+  say(text) {
+    this.messages.push(text);
+    this.notice.textContent = this.messages.join(" ");
+    this.notice.hidden = false;
+  }
+
+  clearNotice() {
+    this.messages = [];
+    this.notice.textContent = "";
+    this.notice.hidden = true;
+  }
+
+  markStale() {
+    this.form.classList.add("fn-calc--stale");
+  }
+
+  // ---- errors on fields
+
+  setError(el, message) {
+    const err = document.getElementById(el.dataset.errorId);
+    el.setAttribute("aria-invalid", "true");
+    el.setAttribute("aria-describedby", `${el.dataset.helpId} ${el.dataset.errorId}`);
+    if (err) {
+      err.textContent = message;
+      err.hidden = false;
+    }
+  }
+
+  clearError(el) {
+    if (!el.dataset || !el.dataset.errorId) return;
+    const err = document.getElementById(el.dataset.errorId);
+    el.removeAttribute("aria-invalid");
+    el.setAttribute("aria-describedby", el.dataset.helpId);
+    if (err) {
+      err.textContent = "";
+      err.hidden = true;
+    }
+  }
+
+  clearErrors() {
+    for (const el of this.fields) this.clearError(el);
+  }
+
+  // ---- compute
+
+  async compute() {
+    // A number field holding text the browser cannot parse reports an empty value: catch it here.
+    for (const el of this.fields) {
+      if (el.validity && el.validity.badInput) {
+        this.setError(el, "is not a number");
+        this.setStatus("error", "fix the marked field");
+        return;
+      }
+    }
+    const id = ++this.latest;
+    const values = this.values();
+    const msg = await call(this.name, values);
+    if (id !== this.latest) return; // a newer input is on its way
+    const reply = msg.reply;
+    stats.computeMs.push(msg.ms);
+    if (!reply.ok) {
+      this.showError(reply);
+      return;
+    }
+    this.live = true;
+    this.clearErrors();
+    if (!this.messages.some((m) => m.startsWith("The link"))) this.clearNotice();
+    this.render(reply);
+    this.writeUrl();
+    this.form.classList.remove("fn-calc--stale");
+    this.setStatus("live", "live");
+    this.form.dispatchEvent(new CustomEvent("calculator:result", { bubbles: true, detail: { ms: msg.ms } }));
+  }
+
+  showError(reply) {
+    const message = String(reply.message || "is not valid").slice(0, 300);
+    let el = this.field(reply.field);
+    if (el && this.fromUrl.has(el.name)) {
+      // A value from the link that Python rejects: back to the default, and say so.
+      this.fromUrl.delete(el.name);
+      el.value = el.dataset.default ?? "";
+      this.say(`The link's value for “${el.name}” was not used (${message}); the default is shown.`);
+      this.compute();
+      return;
+    }
+    const config = this.field("config-json");
+    let text = message;
+    if (!el && config && config.value.trim() !== "") {
+      el = config;
+      text = reply.field === "config" ? message : `config.json field ${String(reply.field).slice(0, 60)}: ${message}`;
+    }
+    this.live = true;
+    this.setStatus("error", "fix the marked field");
+    this.markStale();
+    if (el) this.setError(el, text);
+    else this.say(`Cannot compute: ${text}`);
+    this.form.dispatchEvent(new CustomEvent("calculator:error", { bubbles: true }));
+  }
+
+  render(reply) {
+    for (const out of this.form.querySelectorAll("[data-output]")) {
+      const key = out.dataset.output;
+      if (!(key in reply.text)) continue;
+      out.textContent = reply.text[key];
+      const raw = reply.result[key];
+      out.dataset.value = typeof raw === "string" ? raw : reply.values[key];
+    }
+    const notes = this.form.querySelector("[data-role=notes]");
+    if (notes) {
+      notes.replaceChildren();
+      for (const [key, label] of [["advice", "Advice"], ["assumptions", "Assumption"]]) {
+        for (const item of reply.result[key] || []) {
+          const li = document.createElement("li");
+          const strong = document.createElement("strong");
+          strong.textContent = `${label}:`;
+          li.append(strong, " ", String(item));
+          notes.append(li);
+        }
+      }
+    }
+    const fields = this.form.querySelector("[data-role=config-fields]");
+    if (fields) {
+      fields.replaceChildren();
+      for (const [key, value] of reply.config_fields || []) {
+        const li = document.createElement("li");
+        const code = document.createElement("code");
+        code.textContent = key;
+        li.append(code, ` = ${value}`);
+        fields.append(li);
+      }
+    }
+    const chart = this.form.querySelector("[data-role=chart]");
+    if (chart && typeof reply.result.chart_svg === "string") {
+      const svg = safeSvg(reply.result.chart_svg);
+      if (svg) chart.replaceChildren(svg);
+    }
+  }
+
+  reset() {
+    for (const el of this.fields) {
+      if (el.type === "checkbox") el.checked = el.dataset.default === "True";
+      else el.value = el.dataset.default ?? "";
+    }
+    this.fromUrl.clear();
+    this.clearErrors();
+    this.clearNotice();
+    this.markStale();
+    this.touch();
+  }
+
+  // ---- shareable state
+
+  writeUrl() {
+    const params = new URLSearchParams(location.search);
+    for (const key of [...params.keys()]) {
+      if (this.prefix ? key.startsWith(this.prefix) : this.field(key)) params.delete(key);
+    }
+    let tooLong = false;
+    for (const el of this.fields) {
+      const value = el.type === "checkbox" ? (el.checked ? "true" : "false") : el.value;
+      const def = el.type === "checkbox" ? (el.dataset.default === "True" ? "true" : "false") : el.dataset.default;
+      if (value === def) continue;
+      if (value.length > MAX_URL_VALUE) {
+        tooLong = true;
+        continue;
+      }
+      params.set(this.prefix + el.name, value);
+    }
+    const query = params.toString();
+    const url = location.pathname + (query ? `?${query}` : "") + location.hash;
+    history.replaceState(history.state, "", url);
+    const share = this.form.querySelector("[data-role=share]");
+    if (share) {
+      share.href = url;
+      share.title = tooLong ? "The pasted config.json is too long for a link and is left out." : "";
+    }
+  }
+
+  restoreFromUrl() {
+    const params = new URLSearchParams(location.search);
+    let applied = false;
+    for (const [key, value] of params) {
+      let name = key;
+      if (this.prefix) {
+        if (!key.startsWith(this.prefix)) continue;
+        name = key.slice(this.prefix.length);
+      }
+      const el = this.field(name);
+      const shown = name.slice(0, 40);
+      if (!el) {
+        if (this.prefix || !document.querySelector(`form[data-calculator] [name="${CSS.escape(name)}"]`)) {
+          this.say(`The link's parameter “${shown}” is not an input here and was ignored.`);
+        }
+        continue;
+      }
+      const problem = this.check(el, value);
+      if (problem) {
+        this.say(`The link's value for “${shown}” was not used (${problem}); the default is shown.`);
+        continue;
+      }
+      if (el.type === "checkbox") el.checked = value === "true";
+      else el.value = value;
+      if (el.value !== el.dataset.default) {
+        this.fromUrl.add(name);
+        applied = true;
+      }
+    }
+    if (applied) {
+      // The pre-rendered numbers are for the defaults: compute now rather than on scroll.
+      this.markStale();
+      this.urgent = true;
+    }
+  }
+
+  check(el, value) {
+    if (value.length > (el.name === "config-json" ? MAX_CONFIG_BYTES : 200)) return "too long";
+    if (el.tagName === "SELECT") {
+      return [...el.options].some((o) => o.value === value) ? null : "not one of the choices";
+    }
+    if (el.type === "checkbox") return value === "true" || value === "false" ? null : "not true or false";
+    if (el.type === "number") {
+      if (value.trim() === "") return null;
+      if (!NUMBER.test(value.trim())) return "not a number";
+      const n = Number(value.trim().replace(/[_,]/g, ""));
+      if (!Number.isFinite(n)) return "not a number";
+      if (el.min !== "" && n < Number(el.min)) return `below the minimum ${el.min}`;
+      if (el.max !== "" && n > Number(el.max)) return `above the maximum ${el.max}`;
+    }
+    return null;
+  }
+
+  // ---- model input: Hugging Face fetch, file drop
+
+  setupHf() {
+    const box = this.form.querySelector("[data-role=hf]");
+    const config = this.field("config-json");
+    if (!box || !config) return;
+    const repo = box.querySelector("[data-role=hf-repo]");
+    const button = box.querySelector("[data-role=hf-fetch]");
+    const status = box.querySelector("[data-role=hf-status]");
+    const fetchConfig = async () => {
+      const id = repo.value.trim();
+      repo.removeAttribute("aria-invalid");
+      if (!HF_REPO.test(id)) {
+        repo.setAttribute("aria-invalid", "true");
+        status.textContent = "Write the repository id as org/name, for example Qwen/Qwen3-8B.";
+        return;
+      }
+      const [org, model] = id.split("/");
+      const url = `https://huggingface.co/${encodeURIComponent(org)}/${encodeURIComponent(model)}/resolve/main/config.json`;
+      status.textContent = `Asking huggingface.co for ${id}/config.json…`;
+      button.disabled = true;
+      const abort = new AbortController();
+      const timer = setTimeout(() => abort.abort(), 20000);
+      try {
+        const response = await fetch(url, { credentials: "omit", signal: abort.signal, referrerPolicy: "no-referrer" });
+        if (response.status === 401 || response.status === 403) {
+          status.textContent = `${id} is gated or private (HTTP ${response.status}): Hugging Face wants a login ` +
+            "and an accepted licence. Download its config.json there and paste it above.";
+        } else if (response.status === 404) {
+          status.textContent = `No config.json at ${id} (HTTP 404): check the spelling and the case of the id.`;
+        } else if (!response.ok) {
+          status.textContent = `Hugging Face answered HTTP ${response.status}; try again later, or paste the file.`;
+        } else {
+          const text = await response.text();
+          if (text.length > MAX_CONFIG_BYTES) {
+            status.textContent = "That config.json is larger than 2 MB, which no model config is; not used.";
+          } else {
+            config.value = text;
+            status.textContent = `Fetched ${id}/config.json (${text.length.toLocaleString()} characters).`;
+            this.changed(config);
+          }
+        }
+      } catch (err) {
+        status.textContent = abort.signal.aborted
+          ? "huggingface.co did not answer within 20 s. Paste the config.json instead."
+          : "Could not reach huggingface.co: you may be offline, or a firewall or content blocker stops the " +
+            "request. Download the config.json another way and paste it above.";
+      } finally {
+        clearTimeout(timer);
+        button.disabled = false;
+      }
+    };
+    button.addEventListener("click", fetchConfig);
+    repo.addEventListener("keydown", (e) => {
+      if (e.key === "Enter") {
+        e.preventDefault();
+        fetchConfig();
+      }
+    });
+  }
+
+  setupDrop() {
+    const config = this.field("config-json");
+    if (!config) return;
+    config.addEventListener("dragover", (e) => {
+      e.preventDefault();
+      config.classList.add("fn-calc--drop");
+    });
+    config.addEventListener("dragleave", () => config.classList.remove("fn-calc--drop"));
+    config.addEventListener("drop", async (e) => {
+      e.preventDefault();
+      config.classList.remove("fn-calc--drop");
+      const file = e.dataTransfer && e.dataTransfer.files[0];
+      if (!file) return;
+      if (file.size > MAX_CONFIG_BYTES) {
+        this.setError(config, `${file.name.slice(0, 80)} is larger than 2 MB; a config.json is a few KB.`);
+        return;
+      }
+      config.value = await file.text();
+      this.changed(config);
+    });
+  }
+}
+
+// ---------------------------------------------------------------- start
+
+const forms = [...document.querySelectorAll("form[data-calculator]")];
+const calculators = forms.map((form) => new Calculator(form, forms.length > 1 ? `${form.dataset.calculator}.` : ""));
+
+if (!SETTINGS || typeof Worker === "undefined") {
+  for (const calc of calculators) calc.offline();
+} else if (calculators.some((calc) => calc.urgent)) {
+  for (const calc of calculators) calc.touch();
+} else if ("IntersectionObserver" in window) {
+  const observer = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting)) {
+      observer.disconnect();
+      for (const calc of calculators) calc.touch();
+    }
+  });
+  for (const form of forms) observer.observe(form);
+} else {
+  for (const calc of calculators) calc.touch();
+}

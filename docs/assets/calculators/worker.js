@@ -1,0 +1,66 @@
+// Module worker: Pyodide from this site, our wheel checked against the lock's sha256, then
+// calculators.display.page_result(name, values) for every "run" message.
+// Protocol: in {type: "init", indexURL, lockFileURL, packageBaseUrl, package} then
+// {type: "run", id, name, values}; out {type: "ready", ms} | {type: "failed", message} |
+// {type: "result", id, reply, ms}.  Python errors never cross as tracebacks: page_result turns
+// bad input into {ok: false, field, message}; anything else becomes a fixed message.
+
+let run = null;
+
+const PY_SETUP = `
+import json
+from calculators import display
+
+def _fn_run(name, values_json):
+    values = json.loads(values_json)
+    if not isinstance(values, dict):
+        values = {}
+    return json.dumps(display.page_result(str(name), values), allow_nan=False)
+`;
+
+async function init(msg) {
+  const t0 = performance.now();
+  try {
+    const { loadPyodide } = await import(msg.indexURL + "pyodide.mjs");
+    const pyodide = await loadPyodide({
+      indexURL: msg.indexURL,
+      lockFileURL: msg.lockFileURL,
+      // Set explicitly: Pyodide's fallback for packages is a CDN, which this site never uses.
+      packageBaseUrl: msg.packageBaseUrl,
+      stdout: () => {},
+      stderr: () => {},
+    });
+    let loadError = null;
+    await pyodide.loadPackage(msg.package, {
+      checkIntegrity: true,
+      messageCallback: () => {},
+      errorCallback: (text) => { loadError = text; },
+    });
+    if (loadError) throw new Error(loadError);
+    pyodide.runPython(PY_SETUP);
+    run = pyodide.globals.get("_fn_run");
+    self.postMessage({ type: "ready", ms: performance.now() - t0 });
+  } catch (err) {
+    // Details for the console of whoever debugs; the page shows a fixed sentence.
+    console.error("calculators worker: Pyodide did not load", err);
+    self.postMessage({ type: "failed", message: "the Python runtime could not be loaded" });
+  }
+}
+
+self.onmessage = (event) => {
+  const msg = event.data || {};
+  if (msg.type === "init") {
+    init(msg);
+    return;
+  }
+  if (msg.type !== "run" || run === null) return;
+  const t0 = performance.now();
+  let reply;
+  try {
+    reply = JSON.parse(run(String(msg.name), JSON.stringify(msg.values || {})));
+  } catch (err) {
+    console.error("calculators worker:", err);
+    reply = { ok: false, field: "input", message: "could not compute this input" };
+  }
+  self.postMessage({ type: "result", id: msg.id, reply, ms: performance.now() - t0 });
+};

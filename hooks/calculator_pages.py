@@ -1,0 +1,382 @@
+"""Calculators in pages: ``<!-- calc: NAME -->`` becomes a form with pre-rendered results.
+
+* ``on_files`` builds the ``calculators`` wheel (a small deterministic zip builder below), copies the
+  Pyodide runtime from ``node_modules/pyodide`` (``npm ci``) to ``assets/pyodide/<version>/`` and
+  writes a ``pyodide-lock.json`` that lists only our wheel, with its sha256: Pyodide's
+  ``loadPackage`` checks that digest before installing.  Wheel and lock live in a folder named after
+  the digest, so a browser cache can never pair an old wheel with a new lock.
+* ``on_page_content`` replaces each marker with the HTML form rendered from the declaration in
+  :mod:`calculators.forms`, with the default inputs' results computed now by the same Python the
+  browser runs (:func:`calculators.display.page_result`), so the page is right with JavaScript off.
+  ``<!-- calc: vllm tp=2 gpu=h200 -->`` overrides defaults (checked here).  An unknown name or a bad
+  override fails the build, naming the page.
+* ``on_post_page`` adds the stylesheet, the module script and its JSON configuration to pages that
+  have a calculator, and to no other page: a plain page loads no Pyodide byte.
+
+Material's ``navigation.instant`` stays off on purpose (see also hooks/vendor.py): these tags are
+added per page, and instant navigation would swap the page body without running them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+import re
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+from mkdocs.utils import get_relative_url
+
+from calculators import display, forms
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = "calculators"
+ASSETS_URI = "assets/calculators"
+PYODIDE_URI = "assets/pyodide"
+# The five files Pyodide needs for a pure-Python package (the lock is replaced by ours).
+PYODIDE_RUNTIME = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")
+MARKER = re.compile(r"<!--\s*calc:\s*(?P<body>[^>]*?)\s*-->")
+_ZIP_DATE = (2020, 1, 1, 0, 0, 0)
+
+# Pages (by src_uri) that received a calculator in this build.
+_pages_with_calculators: set[str] = set()
+_state: dict[str, str] = {}
+
+
+# ---------------------------------------------------------------- wheel and lock
+
+
+def package_version(root: Path = ROOT) -> str:
+    text = (root / "pyproject.toml").read_text(encoding="utf-8")
+    match = re.search(r'^version\s*=\s*"([^"]+)"', text, re.MULTILINE)
+    if match is None:
+        raise PluginError("hooks/calculator_pages.py: no version in pyproject.toml")
+    return match.group(1)
+
+
+def _package_files(root: Path) -> list[Path]:
+    pkg = root / PACKAGE
+    keep = (".py", ".json", ".toml", ".typed")
+    return sorted(
+        p for p in pkg.rglob("*") if p.is_file() and p.suffix in keep and "__pycache__" not in p.parts
+    )
+
+
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def build_wheel(out_dir: Path, root: Path = ROOT) -> Path:
+    """A pure-Python wheel of the package, byte-identical for identical sources."""
+    version = package_version(root)
+    dist_info = f"{PACKAGE}-{version}.dist-info"
+    entries: list[tuple[str, bytes]] = [
+        (p.relative_to(root).as_posix(), p.read_bytes()) for p in _package_files(root)
+    ]
+    entries.append((f"{dist_info}/METADATA", (
+        f"Metadata-Version: 2.1\nName: {PACKAGE}\nVersion: {version}\nRequires-Python: >=3.11\n"
+        "Summary: vLLM Field Notes calculators (standard library only)\n"
+    ).encode()))
+    entries.append((f"{dist_info}/WHEEL", (
+        b"Wheel-Version: 1.0\nGenerator: hooks/calculator_pages.py\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+    )))
+    entries.append((f"{dist_info}/top_level.txt", f"{PACKAGE}\n".encode()))
+    record = "".join(f"{name},{_record_hash(data)},{len(data)}\n" for name, data in entries)
+    record += f"{dist_info}/RECORD,,\n"
+    entries.append((f"{dist_info}/RECORD", record.encode()))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    wheel = out_dir / f"{PACKAGE}-{version}-py3-none-any.whl"
+    tmp = wheel.with_suffix(".tmp")
+    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    tmp.replace(wheel)
+    return wheel
+
+
+def lock_for(wheel: Path, npm_lock: Path) -> dict[str, Any]:
+    """A Pyodide lock file (schema of ``pyodide lockfile add-wheels``) that lists only ``wheel``."""
+    base = json.loads(npm_lock.read_text(encoding="utf-8"))
+    version = wheel.name.split("-")[1]
+    entry = {
+        "name": PACKAGE,
+        "version": version,
+        "file_name": wheel.name,
+        "install_dir": "site",
+        "sha256": hashlib.sha256(wheel.read_bytes()).hexdigest(),
+        "package_type": "package",
+        "imports": [PACKAGE],
+        "depends": [],
+        "unvendored_tests": False,
+        "tool": {},
+    }
+    return {"info": base["info"], "packages": {PACKAGE: entry}}
+
+
+def pyodide_dir(config: MkDocsConfig) -> Path:
+    path = Path(config.config_file_path).resolve().parent / "node_modules" / "pyodide"
+    if not (path / "pyodide.mjs").is_file():
+        raise PluginError(f"hooks/calculator_pages.py: {path} is missing. Run `npm ci` (make build does).")
+    return path
+
+
+def _digest(*paths: Path) -> str:
+    h = hashlib.sha256()
+    for p in paths:
+        h.update(p.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def on_files(files: Files, config: MkDocsConfig) -> Files:
+    _pages_with_calculators.clear()
+    npm = pyodide_dir(config)
+    pyodide_version = json.loads((npm / "package.json").read_text(encoding="utf-8"))["version"]
+    build_dir = Path(config.config_file_path).resolve().parent / "build" / "calculators-wheel"
+    wheel = build_wheel(build_dir)
+    lock = lock_for(wheel, npm / "pyodide-lock.json")
+    pkg_uri = f"{ASSETS_URI}/py/{lock['packages'][PACKAGE]['sha256'][:12]}"
+    runtime_uri = f"{PYODIDE_URI}/{pyodide_version}"
+    for name in PYODIDE_RUNTIME:
+        files.append(File.generated(config, f"{runtime_uri}/{name}", abs_src_path=str(npm / name)))
+    files.append(File.generated(config, f"{pkg_uri}/{wheel.name}", abs_src_path=str(wheel)))
+    files.append(File.generated(config, f"{pkg_uri}/pyodide-lock.json", content=json.dumps(lock, indent=1)))
+    docs = Path(config.docs_dir) / ASSETS_URI
+    _state.update(
+        runtime_uri=runtime_uri,
+        pkg_uri=pkg_uri,
+        js_version=_digest(docs / "calculators.js", docs / "worker.js"),
+        css_version=_digest(docs / "calculators.css"),
+    )
+    return files
+
+
+# ---------------------------------------------------------------- markers and forms
+
+
+def parse_marker(body: str, where: str) -> tuple[forms.Calculator, dict[str, str]]:
+    """``NAME [input=value …]`` → the declaration and the checked overrides."""
+    words = body.split()
+    if not words:
+        known = ", ".join(forms.CALCULATORS)
+        known = ", ".join(forms.CALCULATORS)
+        raise PluginError(f"{where}: empty calculator marker; write <!-- calc: NAME --> ({known})")
+    calc = forms.CALCULATORS.get(words[0])
+    if calc is None:
+        raise PluginError(f"{where}: unknown calculator {words[0]!r}; known: {', '.join(forms.CALCULATORS)}")
+    overrides: dict[str, str] = {}
+    for word in words[1:]:
+        key, sep, value = word.partition("=")
+        if not sep:
+            raise PluginError(f"{where}: calculator {calc.name}: expected input=value, got {word!r}")
+        overrides[key] = value
+    out = display.page_result(calc.name, overrides)
+    if not out["ok"]:
+        raise PluginError(f"{where}: calculator {calc.name}: {out['field']}: {out['message']}")
+    return calc, overrides
+
+
+def _attr(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _render_input(calc: forms.Calculator, inp: forms.Input, value: Any, fid: str) -> str:
+    iid = f"{fid}-{inp.name}"
+    help_id = f"{iid}-help"
+    err_id = f"{iid}-error"
+    described = f'aria-describedby="{help_id}" data-help-id="{help_id}" data-error-id="{err_id}"'
+    label = _attr(inp.label) + (f' <span class="fn-calc__unit">({_attr(inp.unit)})</span>' if inp.unit else "")
+    shown = "" if value is None else str(value)
+    default = shown  # the page's default: the declaration's, or the marker's override
+    common = f'id="{iid}" name="{_attr(inp.name)}" data-default="{_attr(default)}" {described}'
+    if inp.kind in ("choice", "model"):
+        options = inp.choices() if inp.choices else []
+        opts = "".join(
+            f'<option value="{_attr(v)}"{" selected" if v == shown else ""}>{html.escape(lbl)}</option>'
+            for v, lbl in options
+        )
+        control = f"<select {common}>{opts}</select>"
+    elif inp.kind in ("int", "float"):
+        step = _num(inp.step) if inp.step is not None else ("1" if inp.kind == "int" else "any")
+        bounds = "".join(
+            f' {k}="{_num(v)}"' for k, v in (("min", inp.minimum), ("max", inp.maximum)) if v is not None
+        )
+        placeholder = ' placeholder="default"' if inp.optional else ""
+        control = (
+            f'<input type="number" {common} value="{_attr(shown)}" step="{step}"{bounds}{placeholder}'
+            f' inputmode="{"numeric" if inp.kind == "int" else "decimal"}">'
+        )
+    elif inp.kind == "bool":
+        checked = " checked" if value else ""
+        control = f'<input type="checkbox" {common} value="true"{checked}>'
+    elif inp.name == "config-json":
+        control = (
+            f'<textarea {common} rows="4" spellcheck="false" autocomplete="off" data-drop-zone '
+            f'placeholder="Paste a config.json here, or drop the file">{html.escape(shown)}</textarea>'
+        )
+    else:
+        control = f'<input type="text" {common} value="{_attr(shown)}" autocomplete="off">'
+    help_text = html.escape(inp.help)
+    if inp.optional and inp.kind in ("int", "float"):
+        help_text += " Leave empty for the default."
+    return (
+        f'<div class="fn-calc__field" data-field="{_attr(inp.name)}">'
+        f'<label for="{iid}">{label}</label>{control}'
+        f'<p class="fn-calc__help" id="{help_id}">{help_text}</p>'
+        f'<p class="fn-calc__error" id="{err_id}" data-role="error" hidden></p></div>'
+    )
+
+
+def _render_hf(fid: str) -> str:
+    iid = f"{fid}-hf"
+    return (
+        f'<div class="fn-calc__field fn-calc__hf" data-role="hf">'
+        f'<label for="{iid}">Or fetch a config.json from Hugging Face</label>'
+        f'<span class="fn-calc__row"><input type="text" id="{iid}" data-role="hf-repo" '
+        f'placeholder="org/model" autocomplete="off" spellcheck="false" aria-describedby="{iid}-help {iid}-status">'
+        f'<button type="button" class="md-button" data-role="hf-fetch">Fetch</button></span>'
+        f'<p class="fn-calc__help" id="{iid}-help">Only when you press Fetch, your browser asks huggingface.co for '
+        "that repository's config.json and pastes it above. Gated models need a login there: download "
+        "the file yourself and paste it.</p>"
+        f'<p class="fn-calc__help" id="{iid}-status" data-role="hf-status" aria-live="polite"></p></div>'
+    )
+
+
+def _render_outputs(calc: forms.Calculator, out: dict[str, Any]) -> str:
+    result = out["result"]
+    rows = []
+    for o in calc.outputs:
+        value = out["values"][o.name]
+        text = html.escape(out["text"][o.name])
+        if o.format == "code":
+            rows.append(
+                f'<div class="fn-calc__out fn-calc__out--code"><dt>{html.escape(o.label)}</dt><dd>'
+                f'<pre><code data-output="{_attr(o.name)}" data-value="{_attr(result.get(o.name))}">'
+                f"{text}</code></pre></dd></div>"
+            )
+            continue
+        raw = result.get(o.name)
+        data_value = raw if isinstance(raw, str) else value
+        rows.append(
+            f'<div class="fn-calc__out"><dt>{html.escape(o.label)}</dt><dd>'
+            f'<output data-output="{_attr(o.name)}" data-value="{_attr(data_value)}">{text}</output></dd></div>'
+        )
+    return f'<dl class="fn-calc__outputs">{"".join(rows)}</dl>'
+
+
+def _render_notes(result: dict[str, Any]) -> str:
+    items = []
+    for key, label in (("advice", "Advice"), ("assumptions", "Assumption")):
+        for item in result.get(key) or []:
+            items.append(f"<li><strong>{label}:</strong> {html.escape(str(item))}</li>")
+    return f'<ul class="fn-calc__notes" data-role="notes">{"".join(items)}</ul>'
+
+
+def _render_how(calc: forms.Calculator, out: dict[str, Any]) -> str:
+    formulas = "".join(
+        f"<li><strong>{html.escape(o.label)}</strong>: {html.escape(o.explain)}</li>" for o in calc.outputs if o.explain
+    )
+    fields = "".join(
+        f"<li><code>{html.escape(k)}</code> = {html.escape(v)}</li>" for k, v in out.get("config_fields", [])
+    )
+    used = (
+        f'<p>Config fields used:</p><ul class="fn-calc__fields" data-role="config-fields">{fields}</ul>'
+        if calc.needs_model
+        else ""
+    )
+    return (
+        '<details class="fn-calc__how"><summary>How this was computed</summary>'
+        f"<ul>{formulas}</ul>{used}</details>"
+    )
+
+
+def render_calculator(calc: forms.Calculator, overrides: dict[str, str], index: int) -> str:
+    """The form for ``calc`` with the results of its (overridden) defaults, as HTML."""
+    fid = f"calc-{calc.name}-{index}"
+    out = display.page_result(calc.name, overrides)
+    values = forms.validate(calc, overrides)
+    fields = []
+    for inp in calc.inputs:
+        if inp.cli_only:
+            continue
+        fields.append(_render_input(calc, inp, values.get(inp.name), fid))
+        if inp.name == "config-json":
+            fields.append(_render_hf(fid))
+    chart = out["result"].get("chart_svg") or ""
+    # The chart is SVG made by calculators.charts, which escapes every label.
+    chart_html = f'<figure class="fn-calc__chart" data-role="chart">{chart}</figure>' if chart else ""
+    return (
+        f'<form class="fn-calc" id="{fid}" data-calculator="{_attr(calc.name)}" '
+        "novalidate "
+        f'aria-labelledby="{fid}-title" autocomplete="off">'
+        f'<div class="fn-calc__head"><span class="fn-calc__title" id="{fid}-title">{html.escape(calc.title)}</span>'
+        f'<span class="fn-calc__status" data-role="status" data-state="static" role="status">'
+        "static results</span></div>"
+        f'<p class="fn-calc__notice" data-role="notice" hidden></p>'
+        f'<div class="fn-calc__body"><fieldset class="fn-calc__inputs"><legend>Inputs</legend>{"".join(fields)}'
+        f'<p class="fn-calc__actions"><button type="button" class="md-button" data-role="reset">Reset</button> '
+        f'<a data-role="share" href="?">Link to these inputs</a></p></fieldset>'
+        f'<section class="fn-calc__results" aria-label="Results" aria-live="polite">'
+        f'{_render_outputs(calc, out)}{_render_notes(out["result"])}{chart_html}{_render_how(calc, out)}'
+        f"</section></div></form>"
+    )
+
+
+def on_page_content(output: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+    where = f"docs/{page.file.src_uri}"
+    count = 0
+
+    def replace(match: re.Match[str]) -> str:
+        nonlocal count
+        calc, overrides = parse_marker(match.group("body"), where)
+        count += 1
+        return render_calculator(calc, overrides, count)
+
+    # Markdown keeps an HTML comment on its own line as raw HTML; in code blocks it is escaped
+    # (&lt;!--) and therefore left alone.  A marker inside a paragraph is wrapped in <p>: unwrap it.
+    output = re.sub(r"<p>\s*(<!--\s*calc:[^>]*-->)\s*</p>", r"\1", output)
+    output = MARKER.sub(replace, output)
+    if count:
+        _pages_with_calculators.add(page.file.src_uri)
+    return output
+
+
+def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
+    if page.file.src_uri not in _pages_with_calculators:
+        return output
+
+    def url(uri: str) -> str:
+        return get_relative_url(uri, page.file.url)
+
+    settings = {
+        "worker": f"{url(ASSETS_URI + '/worker.js')}?v={_state['js_version']}",
+        "indexURL": url(_state["runtime_uri"]) + "/",
+        "lockFileURL": url(_state["pkg_uri"] + "/pyodide-lock.json"),
+        "packageBaseUrl": url(_state["pkg_uri"]) + "/",
+        "package": PACKAGE,
+    }
+    # JSON inside <script>: "</" and "<!--" cannot appear once "<" is escaped.
+    config_json = json.dumps(settings).replace("<", "\\u003c")
+    css = f'<link rel="stylesheet" href="{url(ASSETS_URI + "/calculators.css")}?v={_state["css_version"]}">\n'
+    js = (
+        f'<script type="application/json" id="fn-calculators-config">{config_json}</script>\n'
+        f'<script type="module" src="{url(ASSETS_URI + "/calculators.js")}?v={_state["js_version"]}"></script>\n'
+    )
+    output = output.replace("</head>", css + "</head>", 1)
+    return output.replace("</body>", js + "</body>", 1)
+
