@@ -65,12 +65,13 @@ test-site: setup
 test-axe: setup
 	$(PYTEST_LAYER) test-axe tests/site -m axe
 
-# Placeholders for layers someone else fills in (node-based Pyodide tests, Playwright tests).
+# The calculators' core tests and CPython's results, inside real Pyodide under Node.
 test-pyodide: setup
-	@echo "test-pyodide: no tests yet (placeholder layer)"
+	$(PYTEST_LAYER) test-pyodide tests/pyodide
 
+# The built site's calculators in headless Chromium (needs the build layer's site/).
 test-browser: setup
-	@echo "test-browser: no tests yet (placeholder layer)"
+	$(PYTEST_LAYER) test-browser tests/browser
 
 # ---------------------------------------------------------------- other
 

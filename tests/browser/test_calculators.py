@@ -1,0 +1,264 @@
+"""The calculators in headless Chromium against the built site on 127.0.0.1.
+
+Each number a page shows is compared with `python -m calculators … --json` for the same inputs.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from playwright.sync_api import BrowserContext, Route
+
+from calculators import forms
+from tests.browser.conftest import REPO, OpenPage, cli_json, outputs, same, wait_live
+
+pytestmark = pytest.mark.slow
+
+PAGES = {"memory": "calculators/memory/", "kv": "calculators/kv/", "vllm": "calculators/vllm/",
+         "ridge": "calculators/ridge/"}
+
+
+def preset_config(stem: str) -> dict[str, Any]:
+    """The config.json inside a bundled preset file (which wraps it with its source)."""
+    record = json.loads((REPO / "calculators/data/models" / f"{stem}.json").read_text(encoding="utf-8"))
+    config: dict[str, Any] = record["config"]
+    return config
+
+
+def assert_matches_cli(values: dict[str, str], command: str, *args: str) -> None:
+    expected = cli_json(command, *args)
+    assert values, "no outputs on the page"
+    for key, value in values.items():
+        assert key in expected, key
+        assert same(value, expected[key]), (key, value, expected[key])
+
+
+def status(visit_page: object, name: str) -> str:
+    from playwright.sync_api import Page
+
+    assert isinstance(visit_page, Page)
+    text = visit_page.text_content(f'form[data-calculator="{name}"] [data-role=status]')
+    return text or ""
+
+
+@pytest.mark.parametrize("name", sorted(PAGES))
+def test_prerendered_results_without_javascript_match_the_cli(open_page: OpenPage, name: str) -> None:
+    visit = open_page(PAGES[name], js=False)
+    assert visit.page.locator(f'form[data-calculator="{name}"]').count() == 1
+    assert_matches_cli(outputs(visit.page, name), name)
+    assert status(visit.page, name) == "static results"
+    # Every page input carries the CLI option's name and its label.
+    calc = forms.CALCULATORS[name]
+    for inp in calc.inputs:
+        control = visit.page.locator(f'form[data-calculator="{name}"] [name="{inp.name}"]')
+        assert control.count() == (0 if inp.cli_only else 1), inp.name
+        if not inp.cli_only:
+            label = visit.page.locator(f'label[for="{control.get_attribute("id")}"]')
+            assert inp.label in (label.text_content() or "")
+
+
+def test_live_recompute_matches_the_cli(open_page: OpenPage) -> None:
+    visit = open_page(PAGES["vllm"], wait_live=True)
+    page = visit.page
+    assert status(page, "vllm") == "live"
+    assert_matches_cli(outputs(page, "vllm"), "vllm")
+    form = 'form[data-calculator="vllm"]'
+    page.select_option(f'{form} [name="gpu"]', "h200")
+    page.select_option(f'{form} [name="model"]', "Qwen/Qwen3-32B")
+    page.fill(f'{form} [name="tp"]', "2")
+    page.fill(f'{form} [name="max-model-len"]', "32768")
+    page.select_option(f'{form} [name="kv-cache-dtype"]', "fp8")
+    wait_live(page, "vllm")
+    assert_matches_cli(outputs(page, "vllm"), "vllm", "--gpu", "h200", "--model", "Qwen/Qwen3-32B", "--tp", "2",
+                       "--max-model-len", "32768", "--kv-cache-dtype", "fp8")
+    assert "--tensor-parallel-size 2" in (page.text_content(f'{form} [data-output="serve_command"]') or "")
+
+
+def test_memory_and_ridge_live(open_page: OpenPage) -> None:
+    visit = open_page(PAGES["memory"], wait_live=True)
+    form = 'form[data-calculator="memory"]'
+    visit.page.fill(f'{form} [name="batch"]', "16")
+    visit.page.fill(f'{form} [name="tokens"]', "4096")
+    visit.page.select_option(f'{form} [name="weights-dtype"]', "fp8")
+    wait_live(visit.page, "memory")
+    assert_matches_cli(outputs(visit.page, "memory"), "memory", "--batch", "16", "--tokens", "4096",
+                       "--weights-dtype", "fp8")
+    svg = visit.page.locator(f"{form} [data-role=chart] svg")
+    assert "16 × 4,096 tokens" in (svg.text_content() or "")
+    visit = open_page(PAGES["ridge"], wait_live=True)
+    visit.page.select_option('form[data-calculator="ridge"] [name="gpu"]', "b200")
+    wait_live(visit.page, "ridge")
+    assert_matches_cli(outputs(visit.page, "ridge"), "ridge", "--gpu", "b200")
+
+
+def test_inputs_round_trip_through_the_url(open_page: OpenPage) -> None:
+    visit = open_page(PAGES["vllm"], wait_live=True)
+    form = 'form[data-calculator="vllm"]'
+    visit.page.fill(f'{form} [name="tp"]', "4")
+    visit.page.select_option(f'{form} [name="gpu"]', "a100-80gb-sxm")
+    wait_live(visit.page, "vllm")
+    url = visit.page.url
+    assert parse_qs(urlsplit(url).query) == {"tp": ["4"], "gpu": ["a100-80gb-sxm"]}
+    before = outputs(visit.page, "vllm")
+    again = open_page(PAGES["vllm"] + "?" + urlsplit(url).query, wait_live=True)
+    assert again.page.input_value(f'{form} [name="tp"]') == "4"
+    assert again.page.input_value(f'{form} [name="gpu"]') == "a100-80gb-sxm"
+    assert outputs(again.page, "vllm") == before
+    assert_matches_cli(before, "vllm", "--tp", "4", "--gpu", "a100-80gb-sxm")
+
+
+def test_hostile_url_parameters_fall_back_to_defaults(open_page: OpenPage) -> None:
+    query = ("tp=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E&gpu=%3Cscript%3Ealert(2)%3C%2Fscript%3E"
+             "&max-model-len=-5&__proto__=1&block-size=16")
+    visit = open_page(PAGES["vllm"] + "?" + query, wait_live=True)
+    page = visit.page
+    form = 'form[data-calculator="vllm"]'
+    notice = page.locator(f"{form} [data-role=notice]")
+    assert notice.is_visible()
+    text = notice.text_content() or ""
+    for name in ("tp", "gpu", "max-model-len", "__proto__"):
+        assert f"“{name}”" in text, (name, text)
+    assert page.input_value(f'{form} [name="tp"]') == "1"
+    assert page.input_value(f'{form} [name="gpu"]') == "h100-sxm"
+    assert page.input_value(f'{form} [name="block-size"]') == "16"  # the one valid parameter is used
+    assert page.locator("img[src=x]").count() == 0
+    assert page.evaluate("() => [...document.scripts].every(s => !s.textContent.includes('alert('))")
+    assert_matches_cli(outputs(page, "vllm"), "vllm", "--block-size", "16")
+
+
+def test_pasted_config_is_used(open_page: OpenPage, tmp_path: Path) -> None:
+    config = preset_config("Qwen--Qwen3-8B")
+    config["num_hidden_layers"] = 20  # not a preset: proves the pasted text is what is computed
+    path = tmp_path / "my-model" / "config.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(config), encoding="utf-8")
+    visit = open_page(PAGES["memory"], wait_live=True)
+    form = 'form[data-calculator="memory"]'
+    visit.page.fill(f'{form} [name="config-json"]', json.dumps(config, indent=2))
+    wait_live(visit.page, "memory")
+    values = outputs(visit.page, "memory")
+    assert_matches_cli(values, "memory", "--config", str(path))
+    assert "num_hidden_layers" in (visit.page.text_content(f"{form} [data-role=config-fields]") or "")
+    assert "= 20" in (visit.page.text_content(f"{form} [data-role=config-fields]") or "")
+
+
+def test_errors_mark_the_field_and_keep_the_text(open_page: OpenPage) -> None:
+    visit = open_page(PAGES["vllm"], wait_live=True)
+    page = visit.page
+    form = 'form[data-calculator="vllm"]'
+    before = outputs(page, "vllm")
+    page.fill(f'{form} [name="gpu-memory-utilization"]', "1.5")
+    field = page.locator(f'{form} [name="gpu-memory-utilization"]')
+    page.wait_for_function(
+        "el => el.getAttribute('aria-invalid') === 'true'", arg=field.element_handle(), timeout=60_000
+    )
+    assert field.input_value() == "1.5"
+    error_id = field.get_attribute("data-error-id")
+    assert error_id and error_id in (field.get_attribute("aria-describedby") or "").split()
+    message = page.text_content(f"#{error_id}") or ""
+    assert "at most 1" in message
+    assert outputs(page, "vllm") == before  # the last good numbers stay, marked stale
+    page.fill(f'{form} [name="gpu-memory-utilization"]', "0.8")
+    wait_live(page, "vllm")
+    assert field.get_attribute("aria-invalid") is None
+    # A config.json that is not JSON marks the config field, with no traceback anywhere.
+    page.fill(f'{form} [name="config-json"]', '{"num_hidden_layers": 4,')
+    config = page.locator(f'{form} [name="config-json"]')
+    page.wait_for_function(
+        "el => el.getAttribute('aria-invalid') === 'true'", arg=config.element_handle(), timeout=60_000
+    )
+    assert config.input_value() == '{"num_hidden_layers": 4,'
+    assert "not valid JSON" in (page.text_content(f"#{config.get_attribute('data-error-id')}") or "")
+    body = page.text_content("body") or ""
+    assert "Traceback" not in body and 'File "' not in body
+    # Emptying it clears the mark: back to the preset.
+    page.fill(f'{form} [name="config-json"]', "")
+    wait_live(page, "vllm")
+    assert config.get_attribute("aria-invalid") is None
+    assert_matches_cli(outputs(page, "vllm"), "vllm", "--gpu-memory-utilization", "0.8")
+
+
+def _block_pyodide(context: BrowserContext) -> None:
+    context.route("**/assets/pyodide/**", lambda route: route.abort())
+
+
+def test_pyodide_blocked_keeps_the_prerendered_numbers(open_page: OpenPage) -> None:
+    visit = open_page(PAGES["vllm"], setup=_block_pyodide)
+    page = visit.page
+    form = 'form[data-calculator="vllm"]'
+    page.wait_for_selector(f"{form} [data-role=notice]:not([hidden])", timeout=60_000)
+    assert "Live calculation is unavailable" in (page.text_content(f"{form} [data-role=notice]") or "")
+    assert status(page, "vllm") == "static results"
+    assert_matches_cli(outputs(page, "vllm"), "vllm")
+
+
+def test_tampered_wheel_is_refused(open_page: OpenPage) -> None:
+    def tamper(context: BrowserContext) -> None:
+        def handle(route: Route) -> None:
+            response = route.fetch()
+            body = response.body() + b"\0"
+            route.fulfill(response=response, body=body)
+
+        context.route("**/*.whl", handle)
+
+    visit = open_page(PAGES["ridge"], setup=tamper)
+    form = 'form[data-calculator="ridge"]'
+    visit.page.wait_for_selector(f"{form} [data-role=notice]:not([hidden])", timeout=60_000)
+    assert status(visit.page, "ridge") == "static results"
+    assert_matches_cli(outputs(visit.page, "ridge"), "ridge")
+
+
+@pytest.mark.parametrize(
+    ("status_code", "expected"),
+    [(404, "HTTP 404"), (401, "gated or private"), (0, "Could not reach"), (200, "Fetched")],
+)
+def test_hugging_face_fetch_only_on_click(open_page: OpenPage, status_code: int, expected: str) -> None:
+    config = json.dumps(preset_config("Qwen--Qwen3-8B"), indent=2)
+    asked: list[str] = []
+
+    def setup(context: BrowserContext) -> None:
+        def handle(route: Route) -> None:
+            asked.append(route.request.url)
+            if status_code == 0:
+                route.abort("internetdisconnected")
+            else:
+                route.fulfill(status=status_code, body=config if status_code == 200 else "no",
+                              headers={"access-control-allow-origin": "*"})
+
+        context.route("https://huggingface.co/**", handle)
+
+    visit = open_page(PAGES["kv"], allow_hosts=("huggingface.co",), setup=setup, wait_live=True)
+    page = visit.page
+    form = 'form[data-calculator="kv"]'
+    page.fill(f"{form} [data-role=hf-repo]", "Qwen/Qwen3-8B")
+    assert asked == []  # typing fetches nothing
+    page.click(f"{form} [data-role=hf-fetch]")
+    page.wait_for_function(
+        "([sel, text]) => (document.querySelector(sel).textContent || '').includes(text)",
+        arg=[f"{form} [data-role=hf-status]", expected], timeout=30_000,
+    )
+    assert asked == ["https://huggingface.co/Qwen/Qwen3-8B/resolve/main/config.json"]
+    if status_code == 200:
+        wait_live(page, "kv")
+        assert page.input_value(f'{form} [name="config-json"]') == config
+        assert_matches_cli(outputs(page, "kv"), "kv", "--model", "Qwen/Qwen3-8B")
+
+
+def test_plain_page_loads_no_pyodide(open_page: OpenPage) -> None:
+    visit = open_page("kb/")
+    visit.page.wait_for_load_state("networkidle")
+    loaded = [u for u in visit.requests if "pyodide" in u or "/assets/calculators/" in u]
+    assert loaded == []
+    assert visit.requests, "the request log saw nothing"
+
+
+def test_calculator_page_loads_pyodide_only_from_the_site(open_page: OpenPage, base_url: str) -> None:
+    visit = open_page(PAGES["vllm"], wait_live=True)
+    pyodide = [u for u in visit.requests if "/assets/pyodide/" in u]
+    assert pyodide and all(u.startswith(base_url) for u in pyodide)
+    assert any(u.endswith(".whl") for u in visit.requests)
+    assert not visit.console_errors, visit.console_errors
