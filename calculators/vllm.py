@@ -34,13 +34,16 @@ DEFAULT_BLOCK_SIZE = 16  # CacheConfig.block_size on CUDA
 #: block sizes the MLA backends force: FlashMLA (Hopper default) 64, CUTLASS MLA (Blackwell) 128
 MLA_BLOCK_SIZE_HOPPER = 64
 MLA_BLOCK_SIZE_BLACKWELL = 128
-#: non-torch memory (CUDA context growth, cuBLAS workspaces, NCCL buffers) seen in vLLM's
-#: "non_torch_memory takes X GiB" profile lines; see tests/data/vllm_logs.toml and the docs page.
-NON_TORCH_BYTES_TP1 = int(0.25 * GIB)
-NON_TORCH_BYTES_PER_EXTRA_RANK_GROUP = int(0.9 * GIB)  # NCCL + custom all-reduce buffers when tp > 1
+#: non-torch memory counted against the budget (cuBLAS workspaces, CUDA context growth after the
+#: start-up snapshot).  NCCL is initialised before that snapshot (Worker.init_device), so tensor
+#: parallelism adds little.  0.26 GiB in the one log that prints it ("non_torch_memory takes
+#: 0.26GiB", phi-4 on an 80 GB GPU, tests/data/vllm_logs.toml).
+NON_TORCH_BYTES = int(0.25 * GIB)
 #: fp32 logits + probs + logprobs + sorted values (4 B each) + sort indices (int64)
 SAMPLER_BYTES_PER_LOGIT = 4 + 4 + 4 + 4 + 8
-#: CUDA-graph memory estimate (profiled by default since v0.21): typical 0.3–2 GiB on an H100
+#: CUDA-graph memory, profiled before KV sizing by default since v0.21 (PR #30515,
+#: VLLM_MEMORY_PROFILER_ESTIMATE_CUDAGRAPHS): 0.3–2 GiB for dense models on an H100 in the issues
+#: cited in notes/vllm-accounting.md (#45178, #53013); we take 0.5 GiB.
 CUDA_GRAPH_BYTES_DEFAULT = int(0.5 * GIB)
 
 
@@ -268,7 +271,7 @@ def fit(
     total = gpu.memory_bytes_usable
     requested = math.ceil(total * u)
     act = activation_peak_bytes(spec, tp, mnbt, seqs)
-    non_torch = NON_TORCH_BYTES_TP1 + (NON_TORCH_BYTES_PER_EXTRA_RANK_GROUP if tp * pp > 1 else 0)
+    non_torch = NON_TORCH_BYTES
     graphs = 0 if enforce_eager or version < (0, 21) else CUDA_GRAPH_BYTES_DEFAULT
     if available_kv_cache_gib is not None:
         a = available_kv_cache_gib

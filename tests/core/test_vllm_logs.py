@@ -127,3 +127,41 @@ def test_weights_match_model_loading_line(entry: dict[str, Any]) -> None:
         available_kv_cache_gib=1.0,
     )
     assert fit.weights_bytes_per_gpu / vllm.GIB == pytest.approx(entry["weights_gib"], rel=0.015)
+
+
+#: logs whose GPU is named, mapped to our preset; the AWQ checkpoint is sized as int4 AWQ weights
+KNOWN_GPU = {
+    "NVIDIA A100-SXM4-40GB": ("a100-40gb-sxm", "auto"),
+    "NVIDIA L40S (2x)": ("l40s", "int4"),
+}
+
+
+@pytest.mark.parametrize("entry", [e for e in LOGS if e.get("gpu") in KNOWN_GPU], ids=lambda e: e["model"])
+def test_available_memory_estimate(entry: dict[str, Any]) -> None:
+    """Without the measured figure, the budget model (total × utilization − weights − activation
+    peak − non-torch − CUDA graphs) lands within 5 % of the "Available KV cache memory" logged."""
+    spec = _spec(entry)
+    assert spec is not None
+    gpu_id, weights_dtype = KNOWN_GPU[entry["gpu"]]
+    fit = vllm.fit(
+        spec,
+        hardware.get_gpu(gpu_id),
+        tp=entry["tensor_parallel_size"],
+        gpu_memory_utilization=entry.get("gpu_memory_utilization", 0.9),
+        max_model_len=entry["max_model_len"],
+        max_num_batched_tokens=entry.get("max_num_batched_tokens"),
+        weights_dtype=weights_dtype,
+        vllm_version=_version(entry),
+    )
+    assert fit.available_kv_cache_bytes / vllm.GIB == pytest.approx(entry["available_kv_cache_gib"], rel=0.05)
+
+
+def test_activation_peak_against_profile_breakdown() -> None:
+    """The one log that prints vLLM's profile breakdown (phi-4, v0 engine: 2048 batched tokens,
+    256 sequences): "PyTorch activation peak memory takes 0.94GiB".  Our estimate within 15 %."""
+    (entry,) = [e for e in LOGS if "activation_peak_gib" in e]
+    spec = _spec(entry)
+    assert spec is not None
+    peak = vllm.activation_peak_bytes(spec, 1, 2048, 256) / vllm.GIB
+    assert peak == pytest.approx(entry["activation_peak_gib"], rel=0.15)
+    assert vllm.NON_TORCH_BYTES / vllm.GIB == pytest.approx(entry["non_torch_gib"], abs=0.02)
