@@ -1,8 +1,10 @@
 """A post with a broken link, or with a category outside the allow-list, fails the strict build,
 and the error names the post's file.
 
-Each case builds a temporary copy of the site (mkdocs.yml, docs/, blog/, hooks/, overrides/, with
-node_modules linked) plus one bad post, with notebooks converted but not executed (faster).
+Each case builds a temporary copy of the repository plus one bad post: the site's sources are
+copied, everything else hooks may read (the calculators package, pyproject.toml, node_modules, ...)
+is linked, and outputs (site/, build/, dist/) stay in the copy. Notebooks are converted but not
+executed (faster).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-COPIED = ("mkdocs.yml", "docs", "blog", "hooks", "overrides")
+COPIED = {"mkdocs.yml", "docs", "blog", "hooks", "overrides"}
+NOT_LINKED = {".git", ".venv", "site", "build", "dist"}
 
 GOOD_FRONT_MATTER = """---
 date:
@@ -36,13 +39,13 @@ Text.
 def build_copy_with_post(tmp_path: Path, name: str, text: str) -> subprocess.CompletedProcess[str]:
     root = tmp_path / "repo"
     root.mkdir()
-    for item in COPIED:
-        source = REPO / item
-        if source.is_dir():
-            shutil.copytree(source, root / item, ignore=shutil.ignore_patterns("__pycache__"))
-        elif source.exists():
-            shutil.copy2(source, root / item)
-    (root / "node_modules").symlink_to(REPO / "node_modules", target_is_directory=True)
+    for source in REPO.iterdir():
+        if source.name in COPIED and source.is_dir():
+            shutil.copytree(source, root / source.name, ignore=shutil.ignore_patterns("__pycache__"))
+        elif source.name in COPIED:
+            shutil.copy2(source, root / source.name)
+        elif source.name not in NOT_LINKED:
+            (root / source.name).symlink_to(source, target_is_directory=source.is_dir())
     (root / "blog" / "posts" / name).write_text(text, encoding="utf-8")
     env = {**os.environ, "FIELDNOTES_EXECUTE_NOTEBOOKS": "false", "NO_MKDOCS_2_WARNING": "1"}
     return subprocess.run(
