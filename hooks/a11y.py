@@ -22,7 +22,8 @@ NOTEBOOK_CODE_FOCUSABLE = '<div tabindex="0" class="highlight-ipynb'
 
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
-    if SEARCH_DIALOG not in output and "search" in config.plugins:
+    search_on = any(name in config.plugins for name in ("material/search", "search"))
+    if search_on and SEARCH_DIALOG not in output:
         raise PluginError(f"hooks/a11y.py: Material's search dialog markup changed ({page.file.src_uri})")
     output = output.replace(SEARCH_DIALOG, SEARCH_DIALOG_NAMED)
     return output.replace(NOTEBOOK_CODE, NOTEBOOK_CODE_FOCUSABLE)

@@ -1,0 +1,65 @@
+"""The site's own small hooks, on hand-written HTML (no build needed)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any, cast
+
+import pytest
+from mkdocs.exceptions import PluginError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def load_hook(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"site_hook_{name}", REPO / "hooks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+a11y = load_hook("a11y")
+vendor = load_hook("vendor")
+
+PAGE = cast(Any, SimpleNamespace(file=SimpleNamespace(url="calculators/", src_uri="calculators/index.md")))
+CONFIG = cast(Any, SimpleNamespace(plugins={"material/search": object()}))
+BUNDLE = '<script src="../assets/javascripts/bundle.0123abcd.min.js"></script>'
+
+
+def page_html(body: str) -> str:
+    return f"<html><head></head><body>{a11y.SEARCH_DIALOG}{body}{BUNDLE}</body></html>"
+
+
+def test_a11y_names_the_search_dialog_and_focuses_notebook_code() -> None:
+    out = a11y.on_post_page(page_html('<div class="highlight-ipynb hl-python"></div>'), PAGE, CONFIG)
+    assert 'role="dialog" aria-label="Search"' in out
+    assert '<div tabindex="0" class="highlight-ipynb' in out
+
+
+def test_a11y_fails_when_material_markup_changes() -> None:
+    with pytest.raises(PluginError, match="search dialog"):
+        a11y.on_post_page("<html><body></body></html>", PAGE, CONFIG)
+
+
+def test_vendor_adds_nothing_to_a_plain_page() -> None:
+    html = page_html("<p>text</p>")
+    assert vendor.on_post_page(html, PAGE, CONFIG) == html
+
+
+def test_vendor_serves_mermaid_before_materials_bundle() -> None:
+    out = vendor.on_post_page(page_html('<div class="mermaid">graph LR</div>'), PAGE, CONFIG)
+    mermaid = out.index('<script src="../assets/vendor/mermaid/mermaid.min.js">')
+    assert mermaid < out.index(BUNDLE)
+    assert "katex" not in out
+
+
+def test_vendor_adds_katex_to_math_and_drops_the_cdn_mathjax_loader() -> None:
+    loader = '<script data-mkdocs-jupyter-mathjax="{&quot;url&quot;: &quot;https://cdn.x/mathjax.js&quot;}">x</script>'
+    out = vendor.on_post_page(page_html(f'<span class="arithmatex">\\(x\\)</span>{loader}'), PAGE, CONFIG)
+    assert "mkdocs-jupyter-mathjax" not in out and "cdn.x" not in out
+    assert '<link rel="stylesheet" href="../assets/vendor/katex/katex.min.css">\n</head>' in out
+    for uri in vendor.KATEX_JS:
+        assert f'src="../{uri}"' in out
