@@ -27,12 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m calculators", description="vLLM Field Notes calculators")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for calc in forms.CALCULATORS.values():
-        p = sub.add_parser(calc.name, help=calc.summary, description=calc.summary)
+        p = sub.add_parser(calc.name, help=calc.summary.replace("%", "%%"), description=calc.summary)
         for inp in calc.inputs:
             if inp.page_only:
                 continue
             opt = "--" + inp.name
             help_text = inp.help + (f" [{inp.unit}]" if inp.unit else "")
+            help_text = help_text.replace("%", "%%")  # argparse formats help strings with %
             if inp.kind == "bool":
                 p.add_argument(opt, action="store_true", help=help_text)
                 continue
