@@ -262,3 +262,17 @@ def test_calculator_page_loads_pyodide_only_from_the_site(open_page: OpenPage, b
     assert pyodide and all(u.startswith(base_url) for u in pyodide)
     assert any(u.endswith(".whl") for u in visit.requests)
     assert not visit.console_errors, visit.console_errors
+
+
+@pytest.mark.parametrize("name", ["vllm", "memory"])
+def test_calculator_accessible_in_every_state(open_page: OpenPage, name: str) -> None:
+    from tests.site.test_axe import axe_violations, describe
+
+    visit = open_page(PAGES[name], wait_live=True)
+    page = visit.page
+    form = f'form[data-calculator="{name}"]'
+    page.fill(f'{form} [name="tp"]', "0")  # an error state: aria-invalid and its message
+    page.wait_for_selector(f'{form} [name="tp"][aria-invalid="true"]', timeout=60_000)
+    page.click(f"{form} .fn-calc__how summary")
+    violations = axe_violations(page)
+    assert not violations, describe(violations)

@@ -22,7 +22,7 @@ const settingsEl = document.getElementById("fn-calculators-config");
 const SETTINGS = settingsEl ? JSON.parse(settingsEl.textContent) : null;
 const abs = (u) => new URL(u, document.baseURI).href;
 
-const stats = { readyMs: null, computeMs: [] };
+const stats = { readyMs: null, stages: null, computeMs: [] };
 window.fnCalculators = stats; // read by the benchmark (scripts/bench.py)
 
 // ---------------------------------------------------------------- the worker
@@ -49,6 +49,7 @@ function startWorker() {
       if (msg.type === "ready") {
         clearTimeout(timer);
         stats.readyMs = performance.now() - t0;
+        stats.stages = msg.stages; // worker's ms since it started: import, boot, wheel, imported
         resolve();
       } else if (msg.type === "failed") {
         clearTimeout(timer);

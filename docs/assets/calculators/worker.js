@@ -20,8 +20,11 @@ def _fn_run(name, values_json):
 
 async function init(msg) {
   const t0 = performance.now();
+  const stages = {};
+  const mark = (name) => { stages[name] = Math.round(performance.now() - t0); };
   try {
     const { loadPyodide } = await import(msg.indexURL + "pyodide.mjs");
+    mark("import");
     const pyodide = await loadPyodide({
       indexURL: msg.indexURL,
       lockFileURL: msg.lockFileURL,
@@ -30,6 +33,7 @@ async function init(msg) {
       stdout: () => {},
       stderr: () => {},
     });
+    mark("boot");
     let loadError = null;
     await pyodide.loadPackage(msg.package, {
       checkIntegrity: true,
@@ -37,9 +41,11 @@ async function init(msg) {
       errorCallback: (text) => { loadError = text; },
     });
     if (loadError) throw new Error(loadError);
+    mark("wheel");
     pyodide.runPython(PY_SETUP);
     run = pyodide.globals.get("_fn_run");
-    self.postMessage({ type: "ready", ms: performance.now() - t0 });
+    mark("imported");
+    self.postMessage({ type: "ready", ms: performance.now() - t0, stages });
   } catch (err) {
     // Details for the console of whoever debugs; the page shows a fixed sentence.
     console.error("calculators worker: Pyodide did not load", err);

@@ -1,0 +1,185 @@
+"""Benchmarks of the site and its in-page calculators (`make bench`): figures printed, nothing asserted.
+
+* site build time: ``mkdocs build --strict`` into build/bench-site/;
+* cold and warm time to interactive on the vLLM page: navigation start → the calculator shows
+  results computed live by Pyodide (cold: empty HTTP cache; warm: the same browser, files cached);
+* recompute latency over 200 input changes: input event → new numbers on the page, less the
+  deliberate 150 ms debounce, and the worker's own compute time;
+* bytes transferred for a calculator page (until live) and a plain page, as served here
+  (uncompressed) and as gzip level 6 would send them (what static hosts such as GitHub Pages do).
+
+Chromium is Debian's (/usr/bin/chromium or $CHROMIUM); the server is on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Browser, Page, Request, sync_playwright
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.browser.conftest import launch, serve, wait_live  # noqa: E402
+
+CALC_PAGE = "calculators/vllm/"
+PLAIN_PAGE = "kb/"
+DEBOUNCE_MS = 150
+
+RECOMPUTE_JS = """
+async (n) => {
+  const form = document.querySelector('form[data-calculator="vllm"]');
+  const field = (name) => form.querySelector(`[name="${name}"]`);
+  const gpus = [...field("gpu").options].map(o => o.value);
+  const models = [...field("model").options].map(o => o.value);
+  const times = [];
+  for (let i = 0; i < n; i++) {
+    const done = new Promise(resolve => {
+      const ok = () => { form.removeEventListener("calculator:error", ok); resolve(); };
+      form.addEventListener("calculator:result", ok, { once: true });
+      form.addEventListener("calculator:error", ok, { once: true });
+    });
+    let el;
+    switch (i % 4) {
+      case 0: el = field("max-model-len"); el.value = String(2048 + 256 * i); break;
+      case 1: el = field("tp"); el.value = String([1, 2, 4, 8][i % 8 >> 1]); break;
+      case 2: el = field("gpu"); el.value = gpus[i % gpus.length]; break;
+      default: el = field("model"); el.value = models[i % models.length];
+    }
+    const t0 = performance.now();
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+    await done;
+    times.push(performance.now() - t0);
+  }
+  return times;
+}
+"""
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1))))
+    return ordered[k]
+
+
+def time_to_live(page: Page, url: str) -> float:
+    """Milliseconds from navigation start to live results (the page's own clock)."""
+    page.goto(url)
+    wait_live(page, "vllm")
+    value: float = page.evaluate("() => performance.now()")
+    return value
+
+
+def transferred(browser: Browser, url: str, site: Path, until_live: bool) -> tuple[int, int, int]:
+    """(requests, bytes as served, bytes if gzip-6 compressed) for one cold load of ``url``.
+
+    Counted from Playwright's context-wide request log, which includes the worker's fetches.
+    """
+    context = browser.new_context()
+    page = context.new_page()
+    finished: list[Request] = []
+    context.on("requestfinished", finished.append)
+    page.goto(url)
+    if until_live:
+        wait_live(page, "vllm")
+    page.wait_for_load_state("networkidle")
+    time.sleep(0.5)
+    raw = gz = 0
+    for request in finished:
+        sizes = request.sizes()
+        body = sizes["responseBodySize"]
+        raw += body + sizes["responseHeadersSize"]
+        path = urlsplit(request.url).path.lstrip("/")
+        file = site / path
+        if path == "" or path.endswith("/"):
+            file = file / "index.html"
+        gz += len(gzip.compress(file.read_bytes(), compresslevel=6)) if file.is_file() else body
+        gz += sizes["responseHeadersSize"]
+    context.close()
+    return len(finished), raw, gz
+
+
+def mib(n: int) -> str:
+    return f"{n / 2**20:.2f} MiB" if n >= 2**20 else f"{n / 1024:.1f} KiB"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--changes", type=int, default=200, help="input changes for the recompute latency")
+    parser.add_argument("--runs", type=int, default=3, help="cold and warm loads to take the median of")
+    parser.add_argument("--site", type=Path, help="use this built site instead of building one")
+    args = parser.parse_args()
+
+    figures: list[tuple[str, str]] = []
+    if args.site is None:
+        site = ROOT / "build" / "bench-site"
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(site)],
+            cwd=ROOT, check=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+        )
+        figures.append(("site build (mkdocs build --strict)", f"{time.perf_counter() - start:.1f} s"))
+    else:
+        site = args.site
+    server, base = serve(site, cache_seconds=3600)
+    try:
+        with sync_playwright() as playwright:
+            browser = launch(playwright)
+            cold: list[float] = []
+            warm: list[float] = []
+            stages: list[str] = []
+            for _ in range(args.runs):
+                context = browser.new_context()
+                page = context.new_page()
+                cold.append(time_to_live(page, base + CALC_PAGE))
+                stages.append(str(page.evaluate("() => JSON.stringify(window.fnCalculators.stages)")))
+                page.goto(base + PLAIN_PAGE)  # leave, then come back with a warm HTTP cache
+                warm.append(time_to_live(page, base + CALC_PAGE))
+                context.close()
+            figures.append(("cold time to interactive (median)", f"{statistics.median(cold) / 1000:.2f} s  "
+                            f"(runs: {', '.join(f'{t / 1000:.2f}' for t in cold)})"))
+            figures.append(("  worker stages, cold (ms since the worker started)", stages[len(stages) // 2]))
+            figures.append(("warm time to interactive (median)", f"{statistics.median(warm) / 1000:.2f} s  "
+                            f"(runs: {', '.join(f'{t / 1000:.2f}' for t in warm)})"))
+
+            context = browser.new_context()
+            page = context.new_page()
+            page.goto(base + CALC_PAGE)
+            wait_live(page, "vllm")
+            before = len(page.evaluate("() => window.fnCalculators.computeMs"))
+            e2e: list[float] = page.evaluate(RECOMPUTE_JS, args.changes)
+            worker: list[float] = page.evaluate("() => window.fnCalculators.computeMs")[before:]
+            context.close()
+            latency = [max(0.0, t - DEBOUNCE_MS) for t in e2e]
+            figures.append((f"recompute latency, {len(e2e)} changes (input → page, less debounce)",
+                            f"p50 {pct(latency, 50):.1f} ms, p95 {pct(latency, 95):.1f} ms"))
+            figures.append(("  of which Python in the worker",
+                            f"p50 {pct(worker, 50):.1f} ms, p95 {pct(worker, 95):.1f} ms"))
+
+            for label, path, live in (("calculator page", CALC_PAGE, True), ("plain page", PLAIN_PAGE, False)):
+                count, raw, gz = transferred(browser, base + path, site, live)
+                figures.append((f"bytes, {label} ({path}), cold",
+                                f"{mib(raw)} as served here, {mib(gz)} gzipped; {count} requests"))
+            browser.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    cpu = os.cpu_count()
+    print(f"\nbench: {cpu} CPUs, Chromium {os.environ.get('CHROMIUM', '/usr/bin/chromium')}, site {site}")
+    width = max(len(k) for k, _ in figures)
+    for key, value in figures:
+        print(f"  {key:{width}s}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
