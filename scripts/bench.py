@@ -86,7 +86,10 @@ def transferred(browser: Browser, url: str, site: Path, until_live: bool) -> tup
     context = browser.new_context()
     page = context.new_page()
     finished: list[Request] = []
-    context.on("requestfinished", finished.append)
+    def on_finished(request: Request) -> None:
+        finished.append(request)
+
+    context.on("requestfinished", on_finished)
     page.goto(url)
     if until_live:
         wait_live(page, "vllm")
