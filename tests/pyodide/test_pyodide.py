@@ -26,7 +26,10 @@ import pytest
 from hooks import calculator_pages
 from tests.pyodide import cases
 
-NATIVE_IMPORT = re.compile(r"^\s*(import|from)\s+(numpy|hypothesis)\b", re.MULTILINE)
+# Test files that cannot run in Pyodide: numpy (oracle tests; Pyodide's numpy is not in the npm
+# package), hypothesis (its wheels carry native code) and subprocess (CLI tests; no processes in
+# emscripten).
+NOT_IN_PYODIDE = re.compile(r"^\s*(import|from)\s+(numpy|hypothesis|subprocess)\b", re.MULTILINE)
 ROOT = Path(__file__).resolve().parents[2]
 NPM_PYODIDE = ROOT / "node_modules" / "pyodide"
 WHEEL_CACHE = ROOT / "build" / "pyodide-wheels"
@@ -92,10 +95,8 @@ def test_core_suite_and_cpython_results_in_pyodide(lock_dir: Path, pytest_wheels
         pytest.fail("node is not installed: the Pyodide layer needs Node.js 20 or newer")
     expected = tmp_path / "expected.json"
     expected.write_text(json.dumps(cases.expected()), encoding="utf-8")
-    # Test files that import numpy (oracle tests) or hypothesis (property tests) cannot run here:
-    # Pyodide's numpy is not in the npm package, and hypothesis's wheels carry native code.
     all_core = sorted((ROOT / "tests" / "core").glob("test_*.py"))
-    core = [p for p in all_core if not NATIVE_IMPORT.search(p.read_text(encoding="utf-8"))]
+    core = [p for p in all_core if not NOT_IN_PYODIDE.search(p.read_text(encoding="utf-8"))]
     skipped = [p.name for p in all_core if p not in core]
     targets = [str(p.relative_to(ROOT)) for p in core] + ["tests/pyodide/inside"]
     cmd = [
@@ -108,7 +109,7 @@ def test_core_suite_and_cpython_results_in_pyodide(lock_dir: Path, pytest_wheels
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
     tail = (proc.stdout + proc.stderr)[-6000:]
     print(tail)
-    print(f"not run in Pyodide (numpy, hypothesis): {', '.join(skipped) or 'none'}")
+    print(f"not run in Pyodide (numpy, hypothesis, subprocess): {', '.join(skipped) or 'none'}")
     assert core, "no tests/core file can run in Pyodide"
     assert proc.returncode == 0, tail
     assert " passed" in proc.stdout and " failed" not in proc.stdout, tail
