@@ -34,8 +34,10 @@ help:
 setup:
 	@scripts/setup.sh
 
+# Served at the root (not under site_url's path), drafts included; rebuilds on save.
+SERVE_ADDR ?= 127.0.0.1:8000
 serve: setup
-	mkdocs serve --livereload --dev-addr 127.0.0.1:8000
+	SITE_URL=http://$(SERVE_ADDR)/ mkdocs serve --livereload --dev-addr $(SERVE_ADDR)
 
 # ---------------------------------------------------------------- test layers
 

@@ -1,5 +1,6 @@
-"""A post with a broken link, or with a category outside the allow-list, fails the strict build,
-and the error names the post's file.
+"""How posts go through the strict build: a post with a broken link, or with a category outside the
+allow-list, fails it and the error names the post's file; a draft is left out; an image in a folder
+beside its post is published with it.
 
 Each case builds a temporary copy of the repository plus one bad post: the site's sources are
 copied, everything else hooks may read (the calculators package, pyproject.toml, node_modules, ...)
@@ -36,7 +37,10 @@ Text.
 """
 
 
-def build_copy_with_post(tmp_path: Path, name: str, text: str) -> subprocess.CompletedProcess[str]:
+def build_copy_with_post(
+    tmp_path: Path, name: str, text: str, extra: dict[str, bytes] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Build a copy of the site with blog/posts/<name> = text (and extra files under blog/posts/)."""
     root = tmp_path / "repo"
     root.mkdir()
     for source in REPO.iterdir():
@@ -47,6 +51,9 @@ def build_copy_with_post(tmp_path: Path, name: str, text: str) -> subprocess.Com
         elif source.name not in NOT_LINKED:
             (root / source.name).symlink_to(source, target_is_directory=source.is_dir())
     (root / "blog" / "posts" / name).write_text(text, encoding="utf-8")
+    for rel, data in (extra or {}).items():
+        (root / "blog" / "posts" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / "blog" / "posts" / rel).write_bytes(data)
     env = {**os.environ, "FIELDNOTES_EXECUTE_NOTEBOOKS": "false", "NO_MKDOCS_2_WARNING": "1"}
     return subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
@@ -76,3 +83,21 @@ def test_post_with_unknown_category_fails_naming_the_file(tmp_path: Path) -> Non
     assert result.returncode != 0, output
     assert "blog/posts/bad-category.md" in output, output
     assert "not in allow list" in output, output
+
+
+@pytest.mark.slow
+def test_draft_is_left_out_and_images_beside_a_post_are_published(tmp_path: Path) -> None:
+    draft = GOOD_FRONT_MATTER.format(category="Notes").replace("# A test post", "# A draft post")
+    draft = draft.replace("---\n\n#", "draft: true\n---\n\n#", 1)
+    post = GOOD_FRONT_MATTER.format(category="Notes") + "\n![A figure](with-image/figure.png)\n"
+    png = (REPO / "docs" / "assets" / "screenshot.png").read_bytes()
+    result = build_copy_with_post(
+        tmp_path, "with-image.md", post, {"draft.md": draft.encode(), "with-image/figure.png": png}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    site = tmp_path / "site"
+    html = "\n".join(p.read_text(encoding="utf-8") for p in site.rglob("*.html"))
+    assert "A draft post" not in html
+    assert "A test post" in html
+    assert (site / "blog" / "with-image" / "figure.png").read_bytes() == png
+    assert 'src="../../../../with-image/figure.png"' in html
