@@ -272,3 +272,18 @@ def test_crawler_finds_problems(tmp_path: Path) -> None:
     assets = "\n".join(missing_or_off_site_resources(tmp_path))
     assert "lib.js" in assets and "other.js" in assets and "fonts/a.woff2" in assets
     assert "b.png" in assets and "style.css'" not in assets
+
+
+def test_edit_links_point_at_the_source_files(site_dir: Path) -> None:
+    """Pages edit docs/<page>; blog posts edit blog/posts/<post> (hooks/blog.py)."""
+    edit = re.compile(r'href="([^"]+)"[^>]*class="md-content__button md-icon"')
+    home = edit.search((site_dir / "index.html").read_text(encoding="utf-8"))
+    assert home is not None and home.group(1).endswith("/edit/main/docs/index.md")
+    posts = sorted(site_dir.glob("blog/20*/**/index.html"))
+    assert posts
+    for post in posts:
+        link = edit.search(post.read_text(encoding="utf-8"))
+        assert link is not None, post
+        assert "/edit/main/blog/posts/" in link.group(1), link.group(1)
+        source = site_dir.parent / link.group(1).split("/edit/main/", 1)[1]
+        assert source.is_file(), f"{post}: edit link names {source}, which does not exist"
