@@ -52,7 +52,7 @@ def main(out_path: str, device: str = "cuda") -> None:
 
     def step(x: torch.Tensor, kv: list[tuple[torch.Tensor, torch.Tensor]]) -> torch.Tensor:
         b = x.shape[0]
-        for lw, (kc, vc) in zip(weights, kv):
+        for lw, (kc, vc) in zip(weights, kv, strict=True):
             y = rms(x, lw["norm1"]) @ lw["wqkv"]
             q = y[:, : nh * hd].view(b, nh, 1, hd)
             a = F.scaled_dot_product_attention(q, kc, vc, enable_gqa=True)

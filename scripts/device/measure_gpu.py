@@ -47,15 +47,15 @@ def main(out_path: str) -> None:
     n = 1 << 30  # 1 GiB of bf16 elements = 2 GiB buffer
     a = torch.empty(n, dtype=torch.bfloat16, device="cuda")
     b = torch.empty_like(a)
-    t = timed(lambda: b.copy_(a))
+    t = timed(lambda src=a, dst=b: dst.copy_(src))
     result["copy_bytes_read_plus_written_per_s"] = 2 * a.numel() * 2 / t
-    del a, b
+    a = b = None
     k = nn = 8192
     rows = []
     w = torch.randn(k, nn, dtype=torch.bfloat16, device="cuda")
     for m in (1, 8, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384):
         x = torch.randn(m, k, dtype=torch.bfloat16, device="cuda")
-        t = timed(lambda: x @ w)
+        t = timed(lambda x=x: x @ w)
         flops = 2 * m * k * nn
         moved = 2 * (m * k + k * nn + m * nn)
         rows.append({"dtype": "bf16", "m": m, "k": k, "n": nn, "seconds": t, "flops_per_s": flops / t,
@@ -65,7 +65,7 @@ def main(out_path: str) -> None:
         one = torch.ones((), device="cuda")
         for m in (1, 8, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384):
             x8 = torch.randn(m, k, device="cuda").to(torch.float8_e4m3fn)
-            t = timed(lambda: torch._scaled_mm(x8, w8, scale_a=one, scale_b=one, out_dtype=torch.bfloat16))
+            t = timed(lambda x8=x8: torch._scaled_mm(x8, w8, scale_a=one, scale_b=one, out_dtype=torch.bfloat16))
             flops = 2 * m * k * nn
             moved = m * k + k * nn + 2 * m * nn
             rows.append({"dtype": "fp8", "m": m, "k": k, "n": nn, "seconds": t, "flops_per_s": flops / t,
@@ -77,7 +77,8 @@ def main(out_path: str) -> None:
         json.dump(result, fh, indent=1)
     print(json.dumps({k: v for k, v in result.items() if k != "gemm"}, indent=1))
     for r in rows:
-        print(f"{r['dtype']:5s} m={r['m']:6d} {r['seconds']*1e6:9.1f} us {r['flops_per_s']/1e12:7.1f} TFLOP/s {r['bytes_per_s']/1e12:6.2f} TB/s AI={r['arithmetic_intensity']:.1f}")
+        print(f"{r['dtype']:5s} m={r['m']:6d} {r['seconds'] * 1e6:9.1f} us {r['flops_per_s'] / 1e12:7.1f} TFLOP/s "
+              f"{r['bytes_per_s'] / 1e12:6.2f} TB/s AI={r['arithmetic_intensity']:.1f}")
 
 
 if __name__ == "__main__":

@@ -153,7 +153,7 @@ def measured_gemms() -> list[tuple[str, dict[str, Any]]]:
     out = []
     for path in MEASURED_GEMM:
         data = json.loads(path.read_text(encoding="utf-8"))
-        for rec in data["gemm"]:
+        for rec in data.get("gemm", []):  # the decode-step files hold "steps" instead
             out.append((path.name, rec))
     return out
 
