@@ -155,6 +155,7 @@ class Calculator {
     this.fromUrl.delete(el.name);
     this.clearError(el);
     this.markStale();
+    this.latest++; // a reply still in flight answers older inputs: ignore it when it lands
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.touch(), DEBOUNCE_MS);
   }
