@@ -342,28 +342,19 @@ def _moe(cfg: dict[str, Any], model_type: str, layers: int, hidden: int) -> MoES
             expert_bias=False,
             shared_expert_gate=False,
         )
-    if model_type == "mixtral" or (model_type not in ("gpt_oss", "qwen3_moe") and "num_local_experts" in cfg):
+    if model_type in ("mixtral", "gpt_oss") or (model_type != "qwen3_moe" and "num_local_experts" in cfg):
+        # Mixtral and gpt-oss: every layer routes over num_local_experts of width intermediate_size;
+        # gpt-oss adds a router bias and biases on every expert's projections.
         experts = _int(cfg, "num_local_experts")
+        gpt_oss = model_type == "gpt_oss"
         return MoESpec(
             num_experts=experts,
             experts_per_token=_bounded_topk(cfg, "num_experts_per_tok", experts),
             expert_intermediate_size=_int(cfg, "intermediate_size"),
             shared_intermediate_size=0,
             moe_layers=(True,) * layers,
-            router_bias=False,
-            expert_bias=False,
-            shared_expert_gate=False,
-        )
-    if model_type == "gpt_oss":
-        experts = _int(cfg, "num_local_experts")
-        return MoESpec(
-            num_experts=experts,
-            experts_per_token=_bounded_topk(cfg, "num_experts_per_tok", experts),
-            expert_intermediate_size=_int(cfg, "intermediate_size"),
-            shared_intermediate_size=0,
-            moe_layers=(True,) * layers,
-            router_bias=True,
-            expert_bias=True,
+            router_bias=gpt_oss,
+            expert_bias=gpt_oss,
             shared_expert_gate=False,
         )
     if model_type in ("qwen3_moe", "qwen2_moe") or ("num_experts" in cfg and "moe_intermediate_size" in cfg):
