@@ -24,8 +24,8 @@ SAME_SHAPES = {
     "deepseek-ai/DeepSeek-V2-Lite": "deepseek-ai/DeepSeek-V2-Lite-Chat",
     "deepseek-ai/DeepSeek-V3": "deepseek-ai/DeepSeek-V3",
     "mistralai/Mistral-7B-v0.1": "mistralai/Mistral-7B-Instruct-v0.1",
-    "Qwen/Qwen3-30B-A3B-Instruct-2507": "Qwen/Qwen3-30B-A3B",
-    "deepseek-ai/DeepSeek-R1": "deepseek-ai/DeepSeek-V3",  # R1 is trained from V3: same architecture  # 2507 changes context length and RoPE only
+    "Qwen/Qwen3-30B-A3B-Instruct-2507": "Qwen/Qwen3-30B-A3B",  # 2507 changes context length and RoPE only
+    "deepseek-ai/DeepSeek-R1": "deepseek-ai/DeepSeek-V3",  # R1 is trained from V3: same architecture
 }
 
 
