@@ -20,10 +20,16 @@ SEARCH_DIALOG_NAMED = '<div class="md-search" data-md-component="search" role="d
 NOTEBOOK_CODE = '<div class="highlight-ipynb'
 NOTEBOOK_CODE_FOCUSABLE = '<div tabindex="0" class="highlight-ipynb'
 
+# Display math wider than the page scrolls sideways too (same axe rule): make it focusable and
+# give the region a name.
+DISPLAY_MATH = '<div class="arithmatex">'
+DISPLAY_MATH_FOCUSABLE = '<div class="arithmatex" tabindex="0" role="group" aria-label="Formula">'
+
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
     search_on = any(name in config.plugins for name in ("material/search", "search"))
     if search_on and SEARCH_DIALOG not in output:
         raise PluginError(f"hooks/a11y.py: Material's search dialog markup changed ({page.file.src_uri})")
     output = output.replace(SEARCH_DIALOG, SEARCH_DIALOG_NAMED)
+    output = output.replace(DISPLAY_MATH, DISPLAY_MATH_FOCUSABLE)
     return output.replace(NOTEBOOK_CODE, NOTEBOOK_CODE_FOCUSABLE)

@@ -30,7 +30,8 @@ def first_post(site: Path) -> str:
 
 
 def pages(site: Path) -> list[str]:
-    return ["", first_post(site), "kb/", "calculators/", "notebooks/kv-cache-growth/", "blog/"]
+    return ["", first_post(site), "kb/", "kb/kv-cache/", "calculators/", "calculators/vllm/",
+            "notebooks/kv-cache-growth/", "blog/"]
 
 
 @pytest.fixture(scope="module")
