@@ -146,6 +146,34 @@ def test_pasted_config_is_used(open_page: OpenPage, tmp_path: Path) -> None:
     assert "= 20" in (visit.page.text_content(f"{form} [data-role=config-fields]") or "")
 
 
+def test_dropped_config_file_is_used(open_page: OpenPage, tmp_path: Path) -> None:
+    """A config.json dropped on the config field (a real DataTransfer holding a File) is computed."""
+    config = preset_config("Qwen--Qwen3-8B")
+    config["num_hidden_layers"] = 12
+    path = tmp_path / "dropped" / "config.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(config), encoding="utf-8")
+    visit = open_page(PAGES["memory"], wait_live=True)
+    form = 'form[data-calculator="memory"]'
+    visit.page.eval_on_selector(
+        f'{form} [name="config-json"]',
+        """(el, text) => {
+             const data = new DataTransfer();
+             data.items.add(new File([text], "config.json", {type: "application/json"}));
+             el.dispatchEvent(new DragEvent("dragover", {dataTransfer: data, bubbles: true, cancelable: true}));
+             el.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
+           }""",
+        json.dumps(config),
+    )
+    visit.page.wait_for_function(
+        "el => el.value.includes('num_hidden_layers')",
+        arg=visit.page.locator(f'{form} [name="config-json"]').element_handle(),
+        timeout=10_000,
+    )
+    wait_live(visit.page, "memory")
+    assert_matches_cli(outputs(visit.page, "memory"), "memory", "--config", str(path))
+
+
 def test_errors_mark_the_field_and_keep_the_text(open_page: OpenPage) -> None:
     visit = open_page(PAGES["vllm"], wait_live=True)
     page = visit.page
