@@ -41,7 +41,7 @@ class WeightsMemory:
     quantized_bytes_per_gpu: int  # of which in quantized linear layers (incl. scales)
 
 
-def _quant_for(spec: ModelSpec, weights_dtype: str) -> tuple[QuantSpec | None, str]:
+def quant_for(spec: ModelSpec, weights_dtype: str) -> tuple[QuantSpec | None, str]:
     """The quantization in force: the checkpoint's (``auto``) or the user's choice."""
     wd = weights_dtype.strip().lower() if isinstance(weights_dtype, str) else weights_dtype
     if wd not in WEIGHT_FORMATS:
@@ -84,7 +84,7 @@ def _is_quantized(g: TensorGroup, q: QuantSpec | None) -> bool:
     return True
 
 
-def _group_bytes(g: TensorGroup, q: QuantSpec | None, base_bytes: int) -> tuple[int, bool]:
+def group_bytes(g: TensorGroup, q: QuantSpec | None, base_bytes: int) -> tuple[int, bool]:
     """Bytes of a tensor group in the format in force; second value: quantized or not."""
     if not _is_quantized(g, q):
         return g.elements * (4 if g.fp32 else base_bytes), False
@@ -105,7 +105,7 @@ def _group_bytes(g: TensorGroup, q: QuantSpec | None, base_bytes: int) -> tuple[
         per = weight + scales + zeros + g_idx
     elif q.method == "mxfp4":
         per = rows * cols // 2 + -(-rows * cols // 32)  # 4-bit E2M1 + one E8M0 byte per 32
-    else:  # pragma: no cover - _quant_for only builds the methods above
+    else:  # pragma: no cover - quant_for only builds the methods above
         raise CalcError("weights-dtype", f"unmodelled quantization {q.method}")
     return per * n, True
 
@@ -123,14 +123,14 @@ def weights_memory(spec: ModelSpec, weights_dtype: str = "auto", tp: int = 1, pp
     check_tp(spec, tp)
     if isinstance(pp, bool) or not isinstance(pp, int) or not 1 <= pp <= spec.num_layers:
         raise CalcError("pp", f"must be an integer from 1 to the {spec.num_layers} layers, got {pp!r}")
-    q, label = _quant_for(spec, weights_dtype)
+    q, label = quant_for(spec, weights_dtype)
     base = int(dtypes.BYTES_PER_ELEMENT[spec.dtype if q is not None else label])
-    total = sum(_group_bytes(g, q, base)[0] for g in tensor_groups(spec, include_mtp=False))
+    total = sum(group_bytes(g, q, base)[0] for g in tensor_groups(spec, include_mtp=False))
     layer_share = -(-spec.num_layers // pp) / spec.num_layers
     per_gpu = 0.0
     quantized = 0.0
     for g in tensor_groups(spec, tp=tp, include_mtp=False):
-        b, isq = _group_bytes(g, q, base)
+        b, isq = group_bytes(g, q, base)
         if g.kind in ("embedding", "lm_head") or g.name == "norm":
             share = 1.0  # on the first/last stage; with pp = 1 both on the same GPU
         else:

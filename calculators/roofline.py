@@ -187,7 +187,7 @@ def scheme_for(spec: ModelSpec, weights_dtype: str = "auto") -> Scheme:
     weight-only in vLLM's Marlin/Machete kernels: weights dequantized to 16-bit, W8A16/W4A16.
     fp8: W8A8 on fp8 tensor cores (dynamic activation scales), where the GPU has them.
     """
-    q, label = memory._quant_for(spec, weights_dtype)
+    q, label = memory.quant_for(spec, weights_dtype)
     if q is None:
         if label == "float32":
             return Scheme("W32A32 (TF32)", "float32", "tf32")
@@ -248,14 +248,14 @@ def gemm_cost(spec: ModelSpec, tp: int, tokens: float, sequences: float, weights
     ``sequences`` sampled rows (vLLM computes logits for the last token of each sequence);
     embedding: T rows gathered; norms and biases: read once.
     """
-    q, label = memory._quant_for(spec, weights_dtype)
+    q, label = memory.quant_for(spec, weights_dtype)
     base = int(dtypes.BYTES_PER_ELEMENT[spec.dtype if q is not None else label])
     moe = spec.moe
     touched = experts_touched(moe.num_experts, moe.experts_per_token, tokens) if moe is not None else 0.0
     flops = 0.0
     nbytes = 0.0
     for g in _groups(spec, tp):
-        shard, _ = memory._group_bytes(g, q, base)
+        shard, _ = memory.group_bytes(g, q, base)
         if g.kind == "embedding":
             nbytes += min(tokens, g.rows) * g.cols * base
             continue
