@@ -130,15 +130,20 @@ def kv_groups(spec: ModelSpec, pp: int = 1, hybrid: bool = True) -> tuple[tuple[
     return tuple(groups), size
 
 
-def _blocks_per_request(group: KVGroup, max_model_len: int, block_size: int, mnbt: int) -> int:
-    """Blocks one request of ``max_model_len`` tokens needs in one group (``max_memory_usage_bytes``).
+def blocks_per_request(groups: tuple[KVGroup, ...], max_model_len: int, block_size: int, mnbt: int) -> int:
+    """Blocks one request of ``max_model_len`` tokens needs, summed over the KV-cache groups
+    (``max_memory_usage_bytes`` ÷ page size per group).
 
     Full: ⌈L / block⌉.  Sliding window W: ⌈min(W − 1 + max_num_batched_tokens, L) / block⌉ + 1.
     """
-    if group.window is None:
-        return -(-max_model_len // block_size)
-    tokens = min(group.window - 1 + mnbt, max_model_len)
-    return -(-tokens // block_size) + 1
+    total = 0
+    for group in groups:
+        if group.window is None:
+            total += -(-max_model_len // block_size)
+        else:
+            tokens = min(group.window - 1 + mnbt, max_model_len)
+            total += -(-tokens // block_size) + 1
+    return total
 
 
 def max_concurrency(
@@ -156,8 +161,7 @@ def max_concurrency(
     """
     if version < (0, 9):
         return num_blocks * block_size / max_model_len
-    per_request = sum(_blocks_per_request(g, max_model_len, block_size, max_num_batched_tokens) for g in groups)
-    return num_blocks / per_request
+    return num_blocks / blocks_per_request(groups, max_model_len, block_size, max_num_batched_tokens)
 
 
 def kv_cache_tokens(
@@ -282,13 +286,13 @@ def fit(
         available = requested - loaded - act - non_torch - graphs
 
     num_blocks = max(0, available // (page * group_size))
-    per_request = sum(_blocks_per_request(g, max_len, bs, mnbt) for g in groups)
     concurrency = max_concurrency(num_blocks, groups, bs, max_len, mnbt, version)
     tokens = kv_cache_tokens(num_blocks, groups, bs, max_len, concurrency, version)
-    needed = group_size * page * per_request
 
     def needed_for(length: int) -> int:
-        return group_size * page * sum(_blocks_per_request(g, length, bs, mnbt) for g in groups)
+        return group_size * page * blocks_per_request(groups, length, bs, mnbt)
+
+    needed = needed_for(max_len)
 
     if available <= 0 or needed_for(1) > available:
         est = 0
