@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
             help_text = inp.help + (f" [{inp.unit}]" if inp.unit else "")
             help_text = help_text.replace("%", "%%")  # argparse formats help strings with %
             if inp.kind == "bool":
-                p.add_argument(opt, action="store_true", help=help_text)
+                p.add_argument(opt, dest=inp.name, action="store_true", help=help_text)
                 continue
             if inp.choices is not None and inp.kind == "choice":
                 help_text += f" Default {inp.default}."

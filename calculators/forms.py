@@ -94,6 +94,9 @@ CONFIG = Input("config", "config.json file", "text", None, optional=True, cli_on
                help="Path to a Hugging Face config.json; overrides --model.")
 CONFIG_TEXT = Input("config-json", "Paste a config.json", "text", None, optional=True, page_only=True,
                     help="Paste or drop a model's config.json; used instead of the preset when filled.")
+ASSUME_LLAMA = Input("assume-llama-like", "Assume Llama-like", "bool", False,
+                     help="Read a model_type we do not model as a Llama-like decoder; "
+                     "every figure is then an estimate.")
 TP = Input("tp", "Tensor-parallel GPUs", "int", 1, minimum=1, maximum=1024, step=1,
            help="GPUs one model replica is split across (vLLM --tensor-parallel-size).")
 KV_DTYPE = Input("kv-cache-dtype", "KV cache dtype", "choice", "auto", choices=_kv_choices,
@@ -178,7 +181,7 @@ def resolve_model(values: Mapping[str, Any]) -> models.ModelSpec:
     """The model from ``config-json`` text, a ``config`` file path (CLI only) or the ``model`` preset."""
     text = values.get("config-json")
     if text:
-        return models.load_config_text(text)
+        return models.load_config_text(text, assume_llama_like=bool(values.get("assume-llama-like")))
     path = values.get("config")
     if path:
         try:
@@ -190,7 +193,9 @@ def resolve_model(values: Mapping[str, Any]) -> models.ModelSpec:
             raise CalcError("config", f"{str(path)[:80]} is not UTF-8 text") from None
         except ValueError:  # e.g. a NUL byte in the path
             raise CalcError("config", f"{str(path)[:80]!r} is not a usable file path") from None
-        return models.load_config_text(content, model_id=_id_from_path(str(path)))
+        return models.load_config_text(
+            content, model_id=_id_from_path(str(path)), assume_llama_like=bool(values.get("assume-llama-like"))
+        )
     return models.load_preset(values["model"])
 
 
@@ -210,7 +215,11 @@ def run(name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     if calc is None:
         raise CalcError("calculator", f"unknown calculator {str(name)[:40]!r}; known: {', '.join(CALCULATORS)}")
     values = validate(calc, raw)
-    return calc.compute(values)
+    out = calc.compute(values)
+    if calc.needs_model:
+        # a model read as Llama-like on request: every figure is an estimate, and says so
+        out["estimate"] = any(str(a).startswith("ESTIMATE") for a in out.get("assumptions", []))
+    return out
 
 
 def run_safely(name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -372,7 +381,7 @@ def _ridge(v: dict[str, Any]) -> dict[str, Any]:
 _TOKENS = Input("tokens", "Tokens per sequence", "int", 8192, unit="tokens", minimum=0, maximum=1 << 30, step=1,
                 help="Prompt plus generated tokens held in the cache for one sequence.")
 _VLLM_INPUTS = (
-    MODEL, CONFIG, CONFIG_TEXT, GPU,
+    MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, GPU,
     Input("gpu-memory-gib", "Custom GPU memory", "float", None, unit="GiB", minimum=0.001, maximum=100_000,
           optional=True, help="Total memory of a GPU not in the list, as CUDA reports it; overrides the GPU."),
     TP,
@@ -398,7 +407,7 @@ CALCULATORS: dict[str, Calculator] = {
     for c in (
         Calculator(
             "params", "Parameter count", "Total and active parameters from config.json.",
-            (MODEL, CONFIG, CONFIG_TEXT),
+            (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA),
             (
                 Output("params_total", "Total parameters", "int", "params",
                        "Σ rows × cols of every weight tensor (embeddings, attention, MLP/experts, norms, head; "
@@ -410,7 +419,7 @@ CALCULATORS: dict[str, Calculator] = {
         ),
         Calculator(
             "kv", "KV cache size", "Bytes of KV cache per token and per sequence.",
-            (MODEL, CONFIG, CONFIG_TEXT, KV_DTYPE, TP, _TOKENS),
+            (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, KV_DTYPE, TP, _TOKENS),
             (
                 Output("bytes_per_token", "KV cache per token", "bytes", "B",
                        "layers × 2 × max(1, num_key_value_heads ÷ tp) × head_dim × dtype bytes; "
@@ -422,7 +431,7 @@ CALCULATORS: dict[str, Calculator] = {
         ),
         Calculator(
             "memory", "Model memory and KV cache", "Weights and KV cache per GPU for a model, precision and batch.",
-            (MODEL, CONFIG, CONFIG_TEXT, WEIGHTS_DTYPE, KV_DTYPE, TP, _TOKENS,
+            (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, WEIGHTS_DTYPE, KV_DTYPE, TP, _TOKENS,
              Input("batch", "Concurrent sequences", "int", 1, minimum=1, maximum=1 << 20, step=1,
                    help="Sequences whose KV cache is held at once.")),
             (
@@ -665,7 +674,8 @@ CALCULATORS.update({
         Calculator(
             "roofline", "Roofline, latency and throughput",
             "Where decode and prefill sit on the GPU's roofline; TTFT, TPOT and tokens/s over batch.",
-            (MODEL, CONFIG, CONFIG_TEXT, GPU, TP, _BATCH, _PROMPT, _OUTPUT, _R_WEIGHTS, KV_DTYPE, _MNBT, _MBU, _MFU),
+            (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, GPU, TP, _BATCH, _PROMPT, _OUTPUT, _R_WEIGHTS, KV_DTYPE, _MNBT,
+             _MBU, _MFU),
             (
                 Output("ridge_point", "Ridge point", "float", "FLOP/byte",
                        "dense peak FLOP/s of the GEMM dtype ÷ memory bandwidth"),
@@ -689,7 +699,7 @@ CALCULATORS.update({
         Calculator(
             "plan", "Capacity planner",
             "GPUs, TP degree and replicas for a workload and its TTFT/TPOT targets.",
-            (MODEL, CONFIG, CONFIG_TEXT,
+            (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA,
              Input("gpu", "GPU", "choice", "h100-sxm", choices=_plan_gpu_choices,
                    help="A GPU preset, or all to compare every preset."),
              Input("preset", "Workload preset", "choice", None, choices=_preset_choices, optional=True,
@@ -729,7 +739,7 @@ CALCULATORS.update({
         Calculator(
             "deploy", "Deployment",
             "vllm serve command and Kubernetes Deployment + Service for a plan.",
-            (MODEL, CONFIG, CONFIG_TEXT, GPU,
+            (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, GPU,
              Input("tp", "Tensor-parallel GPUs", "int", None, minimum=1, maximum=1024, step=1, optional=True,
                    help="Empty = the recommended plan's TP for --preset."),
              Input("replicas", "Replicas", "int", None, minimum=1, maximum=10_000, step=1, optional=True,

@@ -19,23 +19,116 @@ from typing import Any
 from calculators import dtypes
 from calculators.errors import CalcError
 
-#: families whose layout we model explicitly; anything else is read as a Llama-like decoder
-KNOWN_MODEL_TYPES = (
-    "llama",
-    "mistral",
-    "qwen2",
-    "qwen3",
-    "qwen3_moe",
-    "mixtral",
-    "gemma2",
-    "gemma3",
-    "gemma3_text",
-    "deepseek_v2",
-    "deepseek_v3",
-    "kimi_k2",
-    "gpt_oss",
-    "phi3",
-)
+#: Every model_type a reader knows, with what it reads.  A config whose model_type is not here is
+#: refused (``--assume-llama-like`` reads it as a Llama-like decoder and marks every figure an
+#: estimate).  Keys are the ``model_type`` of the language model (after unwrapping ``text_config``).
+ARCHITECTURES: dict[str, str] = {
+    "llama": "Llama 2/3.x: GQA attention, gated SiLU MLP, RMSNorm",
+    "mistral": "Mistral: the Llama layout with an optional sliding window",
+    "qwen2": "Qwen2/2.5: the Llama layout with q/k/v biases",
+    "qwen3": "Qwen3: the Llama layout with per-head q/k RMSNorm",
+    "smollm3": "SmolLM3: the Llama layout (NoPE layers change no shapes)",
+    "olmo2": "OLMo 2: q/k RMSNorm over the full projection, norms after attention and MLP",
+    "mimo": "MiMo: the Qwen2 layout; its MTP layers are not served by default and not counted",
+    "phi3": "Phi-3/Phi-4: fused qkv and gate_up projections",
+    "phi": "Phi-1/2: parallel attention and non-gated MLP, LayerNorm with biases, lm_head bias",
+    "gpt_neox": "GPT-NeoX/Pythia: fused qkv with biases, non-gated MLP, two LayerNorms",
+    "opt": "OPT: learned positions, non-gated MLP (ffn_dim), LayerNorm with biases",
+    "starcoder2": "StarCoder2: non-gated MLP with biases, LayerNorm, sliding window",
+    "gemma2": "Gemma 2: four RMSNorms per layer, alternating sliding/full layers",
+    "gemma3_text": "Gemma 3: Gemma 2 layout, q/k norms, 5 sliding : 1 full",
+    "mixtral": "Mixtral: every layer MoE (num_local_experts)",
+    "qwen2_moe": "Qwen2-MoE: MoE with a gated shared expert",
+    "qwen3_moe": "Qwen3-MoE: MoE (num_experts, moe_intermediate_size)",
+    "gpt_oss": "gpt-oss: MoE with biases, attention sinks, alternating sliding/full",
+    "deepseek_v2": "DeepSeek-V2: MLA + MoE with shared experts",
+    "deepseek_v3": "DeepSeek-V3/R1: MLA + MoE, router bias, MTP module reported apart",
+    "kimi_k2": "Kimi K2: the DeepSeek-V3 layout",
+    "glm4_moe": "GLM-4.5/4.6: MoE from first_k_dense_replace, shared expert, qkv bias",
+    "minimax_m2": "MiniMax-M2: every layer MoE with router bias, q/k RMSNorm over the full projection",
+    "ernie4_5_moe": "ERNIE-4.5 MoE: MoE between moe_layer_start/end_index, shared experts",
+    "llama4_text": "Llama 4: MoE every interleave_moe_layer_step layers with a shared expert, chunked attention",
+}
+
+#: Multimodal wrappers: the language model is read from ``text_config``; the vision encoder and
+#: projector are not counted (stated in the result).
+WRAPPERS: dict[str, str] = {
+    "gemma3": "gemma3_text",
+    "llama4": "llama4_text",
+    "mistral3": "",  # text_config names its own model_type (mistral or llama)
+}
+
+#: Keys that change a model's shapes.  A reader lists the ones it models; any other one present
+#: with a value (not null, false, 0 or empty) makes the config refused rather than misread.
+SHAPE_KEYS: dict[str, str] = {
+    **dict.fromkeys(
+        ("hybrid_override_pattern", "layers_block_type", "attn_layer_period", "attn_layer_offset",
+         "mamba_d_state", "mamba_d_conv", "mamba_expand", "mamba_n_heads", "mamba_d_head", "mamba_n_groups",
+         "mamba_num_heads", "mamba_head_dim", "ssm_state_size", "mamba_d_ssm"),
+        "state-space (Mamba) layers",
+    ),
+    **dict.fromkeys(
+        ("linear_num_key_heads", "linear_num_value_heads", "linear_key_head_dim", "linear_value_head_dim",
+         "linear_conv_kernel_dim", "full_attention_interval", "linear_attn_config"),
+        "linear-attention layers",
+    ),
+    "attention_chunk_size": "chunked local attention",
+    **dict.fromkeys(("index_topk", "index_n_heads", "index_head_dim"), "a DeepSeek sparse-attention indexer"),
+    **dict.fromkeys(
+        ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts", "moe_intermediate_size",
+         "n_shared_experts", "moe_k", "moe_layer_start_index", "moe_layer_end_index", "moe_layer_interval",
+         "interleave_moe_layer_step", "moe_layers", "shared_expert_intermediate_size", "moe_num_shared_experts",
+         "expert_layer_period", "expert_layer_offset", "decoder_sparse_step", "first_k_dense_replace",
+         "moe_layer_freq", "num_experts_per_tok", "mlp_only_layers"),
+        "mixture-of-experts layers",
+    ),
+    "intermediate_size_mlp": "a second feed-forward width",
+    **dict.fromkeys(("ffn_dim", "n_inner"), "a feed-forward width under another name"),
+    **dict.fromkeys(("kv_lora_rank", "q_lora_rank"), "multi-head latent attention"),
+    "word_embed_proj_dim": "an embedding projection",
+    "cross_attention_layers": "cross-attention layers",
+    **dict.fromkeys(("parallel_attn", "new_decoder_architecture", "multi_query"), "the Falcon layout"),
+    **dict.fromkeys(("use_qk_norm", "qk_layernorm"), "q/k normalisation layers"),
+    "mlp_bias": "biases on the feed-forward projections",
+    "share_q_dim": "multi-matrix factorised attention",
+    **dict.fromkeys(("altup_num_inputs", "laurel_rank", "hidden_size_per_layer_input"), "Gemma 3n's per-layer inputs"),
+}
+
+_MOE = ("num_experts_per_tok",)
+#: the SHAPE_KEYS each reader models (keys absent here are refused when active)
+READS: dict[str, frozenset[str]] = {
+    "llama": frozenset(("mlp_bias",)),
+    "mistral": frozenset(),
+    "qwen2": frozenset(),
+    "qwen3": frozenset(),
+    "smollm3": frozenset(),
+    "olmo2": frozenset(),
+    "mimo": frozenset(),
+    "phi3": frozenset(),
+    "phi": frozenset(("qk_layernorm",)),
+    "gpt_neox": frozenset(),
+    "opt": frozenset(("ffn_dim", "word_embed_proj_dim")),
+    "starcoder2": frozenset(),
+    "gemma2": frozenset(),
+    "gemma3_text": frozenset(),
+    "mixtral": frozenset(("num_local_experts", *_MOE)),
+    "qwen2_moe": frozenset(("num_experts", "moe_intermediate_size", "shared_expert_intermediate_size",
+                            "decoder_sparse_step", "mlp_only_layers", *_MOE)),
+    "qwen3_moe": frozenset(("num_experts", "moe_intermediate_size", "shared_expert_intermediate_size",
+                            "decoder_sparse_step", "mlp_only_layers", *_MOE)),
+    "gpt_oss": frozenset(("num_local_experts", *_MOE)),
+    "deepseek_v2": frozenset(("n_routed_experts", "moe_intermediate_size", "n_shared_experts",
+                              "first_k_dense_replace", "moe_layer_freq", "kv_lora_rank", "q_lora_rank", *_MOE)),
+    "glm4_moe": frozenset(("n_routed_experts", "moe_intermediate_size", "n_shared_experts",
+                           "first_k_dense_replace", "use_qk_norm", *_MOE)),
+    "minimax_m2": frozenset(("num_local_experts", "use_qk_norm", *_MOE)),
+    "ernie4_5_moe": frozenset(("moe_num_experts", "moe_intermediate_size", "moe_num_shared_experts", "moe_k",
+                               "moe_layer_start_index", "moe_layer_end_index", "moe_layer_interval")),
+    "llama4_text": frozenset(("num_local_experts", "interleave_moe_layer_step", "moe_layers",
+                              "intermediate_size_mlp", "attention_chunk_size", *_MOE)),
+}
+READS["deepseek_v3"] = READS["kimi_k2"] = READS["deepseek_v2"]
+assert set(READS) == set(ARCHITECTURES)
 
 #: Transformers fills fields a config.json omits from its config class's defaults; Gemma 3
 #: checkpoints rely on that.  Source: Gemma3TextConfig.__init__ in
@@ -92,6 +185,8 @@ class MoESpec:
     router_bias: bool  # a bias (or DeepSeek-V3's e_score_correction_bias) of num_experts per layer
     expert_bias: bool  # gpt-oss: biases on gate_up and down projections of every expert
     shared_expert_gate: bool  # Qwen2-MoE's sigmoid gate of width hidden on the shared expert
+    router_bias_fp32: bool = False  # DeepSeek-V3 / GLM / ERNIE keep e_score_correction_bias in float32
+    shared_experts_as_one: bool = True  # the shared width is one MLP (False: not used)
 
 
 @dataclass(frozen=True)
@@ -132,6 +227,18 @@ class ModelSpec:
     moe: MoESpec | None = None
     quant: QuantSpec | None = None
     mtp_layers: int = 0  # DeepSeek-V3's multi-token-prediction modules (not served by default)
+    mlp_gated: bool = True  # gate_proj · act(up_proj); False: fc1 → act → fc2 (phi, gpt_neox, opt, starcoder2)
+    mlp_bias: bool = False  # biases on the feed-forward projections
+    norm_bias: bool = False  # LayerNorm with a bias (phi, gpt_neox, opt, starcoder2) instead of RMSNorm
+    lm_head_bias: bool = False  # phi: lm_head has a bias of vocab_size
+    learned_positions: int = 0  # OPT: rows of the learned position embedding (max_position_embeddings + 2)
+    qk_norm_full: bool = False  # q/k norms over the whole projection (OLMo 2, MiniMax-M2), not per head
+    post_norms_only: bool = False  # OLMo 2: norms after attention and MLP, none before
+    parallel_block: bool = False  # phi: one LayerNorm feeds attention and MLP in parallel
+    layer_chunks: tuple[int | None, ...] = ()  # per layer: chunked-attention chunk (Llama 4), () = none
+    vision_not_counted: bool = False  # a multimodal wrapper whose vision encoder is left out
+    checkpoint_dtype: str = ""  # torch_dtype as stored, when vLLM serves another (float32 → 16-bit)
+    estimate: bool = False  # read as a Llama-like decoder on request: every figure is an estimate
     assumptions: tuple[str, ...] = field(default=())
 
     @property
@@ -201,7 +308,7 @@ def _show(value: Any) -> str:
 # ---------------------------------------------------------------- parsing
 
 
-def load_config_text(text: str, model_id: str = "pasted config.json") -> ModelSpec:
+def load_config_text(text: str, model_id: str = "pasted config.json", assume_llama_like: bool = False) -> ModelSpec:
     """Parse ``config.json`` text (as pasted or uploaded by a user)."""
     if not isinstance(text, str):
         raise CalcError("config", "expected the text of a config.json")
@@ -211,11 +318,17 @@ def load_config_text(text: str, model_id: str = "pasted config.json") -> ModelSp
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise CalcError("config", f"not valid JSON: {str(exc)[:120]}") from None
-    return spec_from_config(data, model_id)
+    return spec_from_config(data, model_id, assume_llama_like)
 
 
-def spec_from_config(config: Any, model_id: str = "custom") -> ModelSpec:
-    """Build a :class:`ModelSpec` from a Hugging Face config dict."""
+def spec_from_config(config: Any, model_id: str = "custom", assume_llama_like: bool = False) -> ModelSpec:
+    """Build a :class:`ModelSpec` from a Hugging Face config dict.
+
+    Only a reader that knows the architecture computes a config: an unknown ``model_type``, or a
+    known one carrying a key that changes the shapes and that its reader does not model
+    (:data:`SHAPE_KEYS`), raises :class:`CalcError` naming it.  ``assume_llama_like`` reads an
+    unknown type as a Llama-like decoder instead and marks the spec an estimate.
+    """
     if not isinstance(config, dict):
         raise CalcError("config", f"config.json must be a JSON object, got {type(config).__name__}")
     model_type = config.get("model_type", "")
@@ -223,24 +336,62 @@ def spec_from_config(config: Any, model_id: str = "custom") -> ModelSpec:
         raise CalcError("model_type", f"must be a string, got {_show(model_type)}")
     cfg = config
     assumptions: list[str] = []
-    # Gemma 3 (and other multimodal wrappers) nest the language model in text_config.
+    vision = False
+    # Multimodal wrappers (Gemma 3, Llama 4, Mistral 3, …) nest the language model in text_config.
     if isinstance(config.get("text_config"), dict) and "num_hidden_layers" not in config:
         cfg = dict(config["text_config"])
         for key in ("torch_dtype", "dtype", "quantization_config", "tie_word_embeddings"):
             if key in config and key not in cfg:
                 cfg[key] = config[key]
-        model_type = cfg.get("model_type", model_type) if isinstance(cfg.get("model_type"), str) else model_type
-        assumptions.append("language model from text_config; vision tower not counted")
+        inner = cfg.get("model_type")
+        if not isinstance(inner, str) or not inner:
+            inner = WRAPPERS.get(model_type, "")
+            if not inner:
+                raise CalcError("text_config.model_type", "missing: cannot tell which language model this wrapper holds")
+        wrapper = model_type
+        model_type = inner
+        vision = isinstance(config.get("vision_config"), dict)
+        assumptions.append(
+            f"language model from text_config ({model_type[:40]}) of the {wrapper[:40] or 'multimodal'} wrapper"
+            + ("; the vision encoder and projector are not counted in parameters or memory" if vision else "")
+        )
+    if model_type == "llama4":
+        model_type = "llama4_text"
     defaults = FAMILY_DEFAULTS.get(model_type, {})
     missing = [k for k in defaults if cfg.get(k) is None]
     if missing:
         cfg = {**cfg, **{k: defaults[k] for k in missing}}
         assumptions.append(f"{', '.join(missing)} not given: {model_type} defaults of Transformers' config class")
-    if model_type not in KNOWN_MODEL_TYPES:
-        assumptions.append(
-            f"model_type {model_type[:40]!r} is not one we model explicitly: read as a Llama-like "
-            "decoder (gated MLP, RMSNorm, no biases) from the standard fields"
+
+    estimate = False
+    reader = model_type
+    if reader not in ARCHITECTURES:
+        shown = repr(model_type[:40]) if model_type else "(none)"
+        if not assume_llama_like:
+            raise CalcError(
+                "model_type",
+                f"{shown} is not an architecture we model, so no figure would be trustworthy; "
+                "pass --assume-llama-like (the page: 'Assume Llama-like') to read it as a Llama-like "
+                "decoder, every figure then marked as an estimate",
+            )
+        estimate = True
+        reader = "llama"
+        ignored = [k for k, _ in _unmodelled_keys(cfg, READS["llama"])]
+        assumptions.insert(
+            0,
+            f"ESTIMATE: model_type {shown} is not modelled; read as a Llama-like decoder (gated MLP, "
+            "RMSNorm, no biases) from the standard fields"
+            + (f", ignoring {', '.join(ignored[:8])}" if ignored else ""),
         )
+    else:
+        bad = _unmodelled_keys(cfg, READS[reader])
+        if bad:
+            key, what = bad[0]
+            raise CalcError(
+                key,
+                f"{model_type} config sets {key} ({what}), which our {model_type} reader does not model; "
+                "refusing rather than giving a wrong number",
+            )
 
     hidden = _int(cfg, "hidden_size")
     layers = _int(cfg, "num_hidden_layers")
@@ -248,7 +399,7 @@ def spec_from_config(config: Any, model_id: str = "custom") -> ModelSpec:
     kv_heads = _int(cfg, "num_key_value_heads", default=heads)
     if heads % kv_heads:
         raise CalcError("num_key_value_heads", f"{kv_heads} does not divide num_attention_heads {heads}")
-    is_mla = model_type in ("deepseek_v2", "deepseek_v3", "kimi_k2") or "kv_lora_rank" in cfg
+    is_mla = reader in ("deepseek_v2", "deepseek_v3", "kimi_k2")
     if "head_dim" in cfg and cfg["head_dim"] is not None:
         head_dim = _int(cfg, "head_dim")
     elif is_mla:
@@ -261,19 +412,42 @@ def spec_from_config(config: Any, model_id: str = "custom") -> ModelSpec:
         head_dim = hidden // heads
         assumptions.append(f"head_dim not given: hidden_size / num_attention_heads = {head_dim}")
     vocab = _int(cfg, "vocab_size")
-    max_pos = _int(cfg, "max_position_embeddings", default=4096)
-    dtype = _checkpoint_dtype(cfg, assumptions)
+    max_pos = _int(cfg, "max_position_embeddings", default=4096 if reader != "opt" else 2048)
+    dtype, stored = _served_dtype(cfg, assumptions)
 
     mla = _mla(cfg) if is_mla else None
-    moe = _moe(cfg, model_type, layers, hidden)
-    inter = _int(cfg, "intermediate_size", default=moe.expert_intermediate_size if moe else None)
-    # q/k/v/o biases: Llama-style ``attention_bias`` covers all four; Qwen2 always has q/k/v
-    # biases and none on o_proj; gpt-oss has all four.
-    attention_bias = _bool(cfg, "attention_bias", False)
-    qkv_bias = attention_bias or model_type in ("qwen2", "gpt_oss")
-    o_bias = model_type == "gpt_oss" or (attention_bias and model_type != "qwen2")
-
-    gemma = model_type in ("gemma2", "gemma3", "gemma3_text")
+    moe = _moe(cfg, reader, layers, hidden)
+    if reader == "opt":
+        inter = _int(cfg, "ffn_dim")
+        proj = cfg.get("word_embed_proj_dim")
+        if proj is not None and proj != hidden:
+            raise CalcError(
+                "word_embed_proj_dim", f"{_show(proj)} differs from hidden_size: OPT's project_in/out is not modelled"
+            )
+    elif reader == "llama4_text":
+        inter = _int(cfg, "intermediate_size_mlp")
+    else:
+        inter = _int(cfg, "intermediate_size", default=moe.expert_intermediate_size if moe else None)
+    qkv_bias, o_bias, mlp_bias = _biases(cfg, reader)
+    classic = reader in ("phi", "gpt_neox", "opt", "starcoder2")
+    gemma = reader in ("gemma2", "gemma3_text")
+    qk_norm = reader in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2", "minimax_m2") or (
+        reader in ("glm4_moe", "phi") and _bool(cfg, "use_qk_norm" if reader == "glm4_moe" else "qk_layernorm", False)
+    )
+    if reader == "minimax_m2":
+        if cfg.get("qk_norm_type", "per_layer") != "per_layer":
+            raise CalcError("qk_norm_type", f"{_show(cfg.get('qk_norm_type'))} is not modelled (per_layer)")
+        qk_norm = _bool(cfg, "use_qk_norm", True)
+        kinds = cfg.get("attn_type_list")
+        if kinds is not None and (not isinstance(kinds, list) or any(k != 1 for k in kinds)):
+            raise CalcError("attn_type_list", "lightning (linear) attention layers are not modelled; only full (1)")
+    mtp_key = next((k for k in ("num_nextn_predict_layers", "num_mtp_modules") if cfg.get(k)), None)
+    if mtp_key and not mla:
+        assumptions.append(
+            f"{mtp_key} = {_show(cfg.get(mtp_key)).split(' ')[0]}: the checkpoint's multi-token-prediction "
+            "layers are not served by default and are not counted"
+        )
+    tie_default = gemma or reader in ("opt", "starcoder2")
     spec = ModelSpec(
         model_id=model_id,
         model_type=model_type or "unknown",
@@ -284,33 +458,118 @@ def spec_from_config(config: Any, model_id: str = "custom") -> ModelSpec:
         num_kv_heads=kv_heads,
         head_dim=head_dim,
         intermediate_size=inter,
-        tie_word_embeddings=_bool(cfg, "tie_word_embeddings", default=gemma),
+        tie_word_embeddings=_bool(cfg, "tie_word_embeddings", default=tie_default),
         max_position_embeddings=max_pos,
         dtype=dtype,
-        layer_windows=_layer_windows(cfg, model_type, layers, assumptions),
+        layer_windows=_layer_windows(cfg, reader, layers, assumptions),
         qkv_bias=qkv_bias,
         o_bias=o_bias,
-        qk_norm=model_type in ("qwen3", "qwen3_moe", "gemma3", "gemma3_text"),
-        norms_per_layer=4 if gemma else 2,
-        attention_sinks=model_type == "gpt_oss",
+        qk_norm=qk_norm,
+        norms_per_layer=4 if gemma else 1 if reader == "phi" else 2,
+        attention_sinks=reader == "gpt_oss",
         mla=mla,
         moe=moe,
         quant=_quant(cfg.get("quantization_config")),
         mtp_layers=_int(cfg, "num_nextn_predict_layers", default=0, minimum=0) if mla else 0,
+        mlp_gated=not classic,
+        mlp_bias=mlp_bias,
+        norm_bias=classic,
+        lm_head_bias=reader == "phi",
+        learned_positions=max_pos + 2 if reader == "opt" else 0,
+        qk_norm_full=reader in ("olmo2", "minimax_m2"),
+        post_norms_only=reader == "olmo2",
+        parallel_block=reader == "phi",
+        layer_chunks=_layer_chunks(cfg, layers) if reader == "llama4_text" else (),
+        vision_not_counted=vision,
+        checkpoint_dtype=stored,
+        estimate=estimate,
         assumptions=tuple(assumptions),
     )
     return spec
 
 
-def _checkpoint_dtype(cfg: dict[str, Any], assumptions: list[str]) -> str:
-    raw = cfg.get("torch_dtype", cfg.get("dtype"))
+def _unmodelled_keys(cfg: dict[str, Any], reads: frozenset[str]) -> list[tuple[str, str]]:
+    """Active :data:`SHAPE_KEYS` of ``cfg`` that a reader reading ``reads`` does not model."""
+    out = []
+    for key, what in SHAPE_KEYS.items():
+        if key in reads or key not in cfg:
+            continue
+        value = cfg[key]
+        if value is None or value is False or value == 0 or value in ("", [], {}):
+            continue
+        out.append((key, what))
+    return out
+
+
+def _biases(cfg: dict[str, Any], reader: str) -> tuple[bool, bool, bool]:
+    """(q/k/v bias, o_proj bias, feed-forward bias) as each family's modelling code declares them.
+
+    Llama-style ``attention_bias`` covers all four attention projections and ``mlp_bias`` the MLP;
+    Qwen2 and MiMo always have q/k/v biases and none on o_proj; GLM-4.5 ``attention_bias`` puts
+    biases on q/k/v only; gpt-oss has all four; phi, GPT-NeoX (``attention_bias``, default true),
+    OPT (``enable_bias``, default true) and StarCoder2 (``use_bias``, default true) put biases on
+    every projection; ERNIE-4.5 ``use_bias`` likewise.
+    """
+    if reader in ("qwen2", "mimo"):
+        return True, False, False
+    if reader == "gpt_oss":
+        return True, True, False
+    if reader == "glm4_moe":
+        return _bool(cfg, "attention_bias", False), False, False
+    if reader == "phi":
+        return True, True, True
+    if reader == "gpt_neox":
+        b = _bool(cfg, "attention_bias", True)
+        return b, b, True
+    if reader == "opt":
+        b = _bool(cfg, "enable_bias", True)
+        return b, b, b
+    if reader in ("starcoder2", "ernie4_5_moe"):
+        b = _bool(cfg, "use_bias", reader == "starcoder2")
+        return b, b, b
+    b = _bool(cfg, "attention_bias", False)
+    return b, b, _bool(cfg, "mlp_bias", False) if reader == "llama" else False
+
+
+def _layer_chunks(cfg: dict[str, Any], layers: int) -> tuple[int | None, ...]:
+    """Llama 4: RoPE layers attend within chunks of ``attention_chunk_size``; NoPE layers
+    (``no_rope_layers[i] == 0``; default every 4th) attend globally (Transformers
+    ``Llama4TextAttention``: ``use_rope = config.no_rope_layers[layer_idx]``)."""
+    chunk = _opt_int(cfg, "attention_chunk_size")
+    if chunk is None:
+        return ()
+    flags = cfg.get("no_rope_layers")
+    if flags is None or flags == []:
+        interval = _int(cfg, "no_rope_layer_interval", default=4)
+        flags = [int((i + 1) % interval != 0) for i in range(layers)]
+    if not isinstance(flags, list) or len(flags) != layers or any(f not in (0, 1) for f in flags):
+        raise CalcError("no_rope_layers", f"must be a list of {layers} zeros and ones")
+    return tuple(chunk if f else None for f in flags)
+
+
+def _served_dtype(cfg: dict[str, Any], assumptions: list[str]) -> tuple[str, str]:
+    """(dtype vLLM serves with ``--dtype auto``, the checkpoint's dtype when that differs, else "").
+
+    vLLM reads ``dtype`` (Transformers ≥ 4.56) or ``torch_dtype``; a float32 config is served in
+    the platform's preferred 16-bit type (vllm/config/model.py ``_resolve_auto_dtype``: "Downcast
+    for float32 models" — bfloat16 on GPUs with bf16, float16 on T4/V100; 2 bytes either way).
+    """
+    raw = cfg.get("dtype", cfg.get("torch_dtype"))
+    if raw is None:
+        raw = cfg.get("torch_dtype")
     if raw is None:
         assumptions.append("torch_dtype not given: bfloat16 assumed")
-        return "bfloat16"
+        return "bfloat16", ""
     name = dtypes.normalize(raw, "torch_dtype")
     if name not in ("float32", "float16", "bfloat16"):
         raise CalcError("torch_dtype", f"{raw!r} is not a checkpoint dtype (float32, float16, bfloat16)")
-    return name
+    if name == "float32":
+        assumptions.append(
+            "torch_dtype float32: vLLM's --dtype auto serves float32 checkpoints in 16 bits "
+            "(bfloat16; float16 on GPUs without bf16), so weights and KV cache take 2 bytes per element"
+        )
+        return "bfloat16", "float32"
+    return name, ""
 
 
 def _mla(cfg: dict[str, Any]) -> MLASpec:
@@ -323,8 +582,9 @@ def _mla(cfg: dict[str, Any]) -> MLASpec:
     )
 
 
-def _moe(cfg: dict[str, Any], model_type: str, layers: int, hidden: int) -> MoESpec | None:
-    if model_type in ("deepseek_v2", "deepseek_v3", "kimi_k2") or "n_routed_experts" in cfg:
+def _moe(cfg: dict[str, Any], reader: str, layers: int, hidden: int) -> MoESpec | None:
+    """The MoE layout of each family, from the keys its Transformers config class defines."""
+    if reader in ("deepseek_v2", "deepseek_v3", "kimi_k2", "glm4_moe"):
         experts = _opt_int(cfg, "n_routed_experts")
         if experts is None:
             return None
@@ -332,32 +592,37 @@ def _moe(cfg: dict[str, Any], model_type: str, layers: int, hidden: int) -> MoES
         freq = _int(cfg, "moe_layer_freq", default=1)
         inter = _int(cfg, "moe_intermediate_size")
         shared = _int(cfg, "n_shared_experts", default=0, minimum=0)
+        glm = reader == "glm4_moe"
         return MoESpec(
             num_experts=experts,
             experts_per_token=_bounded_topk(cfg, "num_experts_per_tok", experts),
             expert_intermediate_size=inter,
             shared_intermediate_size=shared * inter,
             moe_layers=tuple(i >= first_dense and i % freq == 0 for i in range(layers)),
-            router_bias=cfg.get("topk_method") == "noaux_tc",
+            # Glm4MoeTopkRouter always has e_score_correction_bias (float32)
+            router_bias=glm or cfg.get("topk_method") == "noaux_tc",
             expert_bias=False,
             shared_expert_gate=False,
+            router_bias_fp32=True,
         )
-    if model_type in ("mixtral", "gpt_oss") or (model_type != "qwen3_moe" and "num_local_experts" in cfg):
-        # Mixtral and gpt-oss: every layer routes over num_local_experts of width intermediate_size;
-        # gpt-oss adds a router bias and biases on every expert's projections.
+    if reader in ("mixtral", "gpt_oss", "minimax_m2"):
+        # every layer routes over num_local_experts of width intermediate_size; gpt-oss adds a router
+        # bias and biases on every expert's projections; MiniMax-M2 a float32 e_score_correction_bias.
         experts = _int(cfg, "num_local_experts")
-        gpt_oss = model_type == "gpt_oss"
+        gpt_oss = reader == "gpt_oss"
+        minimax = reader == "minimax_m2"
         return MoESpec(
             num_experts=experts,
             experts_per_token=_bounded_topk(cfg, "num_experts_per_tok", experts),
             expert_intermediate_size=_int(cfg, "intermediate_size"),
             shared_intermediate_size=0,
             moe_layers=(True,) * layers,
-            router_bias=gpt_oss,
+            router_bias=gpt_oss or (minimax and _bool(cfg, "use_routing_bias", True)),
             expert_bias=gpt_oss,
             shared_expert_gate=False,
+            router_bias_fp32=minimax,
         )
-    if model_type in ("qwen3_moe", "qwen2_moe") or ("num_experts" in cfg and "moe_intermediate_size" in cfg):
+    if reader in ("qwen3_moe", "qwen2_moe"):
         experts = _int(cfg, "num_experts")
         step = _int(cfg, "decoder_sparse_step", default=1)
         dense_only = cfg.get("mlp_only_layers") or []
@@ -375,6 +640,53 @@ def _moe(cfg: dict[str, Any], model_type: str, layers: int, hidden: int) -> MoES
             router_bias=False,
             expert_bias=False,
             shared_expert_gate=shared > 0,
+        )
+    if reader == "ernie4_5_moe":
+        # Ernie4_5_MoeDecoderLayer: MoE where (i + 1) % moe_layer_interval == 0 and
+        # moe_layer_start_index <= i <= moe_layer_end_index (-1 = the last layer); shared experts are
+        # one MLP of moe_intermediate_size × moe_num_shared_experts; moe_use_aux_free adds a float32
+        # e_score_correction_bias (Ernie4_5_MoeStatics).
+        experts = _int(cfg, "moe_num_experts")
+        start = _int(cfg, "moe_layer_start_index", default=0, minimum=0)
+        end = cfg.get("moe_layer_end_index", -1)
+        if end == -1 or end is None:
+            end = layers - 1
+        end = _int({"moe_layer_end_index": end}, "moe_layer_end_index", minimum=0)
+        interval = _int(cfg, "moe_layer_interval", default=1)
+        inter = _int(cfg, "moe_intermediate_size")
+        shared = _int(cfg, "moe_num_shared_experts", default=0, minimum=0)
+        return MoESpec(
+            num_experts=experts,
+            experts_per_token=_bounded_topk(cfg, "moe_k", experts),
+            expert_intermediate_size=inter,
+            shared_intermediate_size=shared * inter,
+            moe_layers=tuple((i + 1) % interval == 0 and start <= i <= end for i in range(layers)),
+            router_bias=_bool(cfg, "moe_use_aux_free", False),
+            expert_bias=False,
+            shared_expert_gate=False,
+            router_bias_fp32=True,
+        )
+    if reader == "llama4_text":
+        # Llama4TextDecoderLayer: MoE where layer_idx in moe_layers (default every
+        # interleave_moe_layer_step-th layer, starting at step - 1); Llama4TextMoe has a router
+        # without bias, experts of width intermediate_size and one shared expert of the same width.
+        experts = _int(cfg, "num_local_experts")
+        listed = cfg.get("moe_layers")
+        if listed is None:
+            step = _int(cfg, "interleave_moe_layer_step", default=1)
+            listed = list(range(step - 1, layers, step))
+        if not isinstance(listed, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in listed):
+            raise CalcError("moe_layers", "must be a list of layer indices")
+        inter = _int(cfg, "intermediate_size")
+        return MoESpec(
+            num_experts=experts,
+            experts_per_token=_bounded_topk(cfg, "num_experts_per_tok", experts),
+            expert_intermediate_size=inter,
+            shared_intermediate_size=inter,
+            moe_layers=tuple(i in listed for i in range(layers)),
+            router_bias=False,
+            expert_bias=False,
+            shared_expert_gate=False,
         )
     return None
 
@@ -408,7 +720,10 @@ def _layer_windows(cfg: dict[str, Any], model_type: str, layers: int, assumption
             elif t == "full_attention":
                 out.append(None)
             else:
-                raise CalcError("layer_types", f"unknown layer type {_show(t)}")
+                raise CalcError(
+                    "layer_types",
+                    f"layer type {_show(t)} is not modelled for {model_type} (full and sliding attention are)",
+                )
         return tuple(out)
     if window is None or cfg.get("use_sliding_window") is False:
         return (None,) * layers
@@ -417,7 +732,7 @@ def _layer_windows(cfg: dict[str, Any], model_type: str, layers: int, assumption
     if model_type in ("gemma3", "gemma3_text"):
         pattern = _int(cfg, "sliding_window_pattern", default=6)
         return tuple(None if (i + 1) % pattern == 0 else window for i in range(layers))
-    if model_type in ("qwen2", "qwen3", "qwen3_moe", "qwen2_moe"):
+    if model_type in ("qwen2", "qwen3", "qwen3_moe", "qwen2_moe", "mimo"):
         # Qwen configs carry sliding_window with use_sliding_window false; max_window_layers counts
         # the bottom layers that would use full attention.
         return (None,) * layers

@@ -89,11 +89,15 @@ def tensor_groups(spec: ModelSpec, tp: int | None = None, include_mtp: bool = Tr
     h = spec.hidden_size
     vocab = spec.vocab_size if tp is None else _ceil_div(_ceil_div(spec.vocab_size, VOCAB_PADDING) * VOCAB_PADDING, t)
     out: list[TensorGroup] = [TensorGroup("embed_tokens", vocab, h, 1, "embedding")]
+    if spec.learned_positions:  # OPT's OPTLearnedPositionalEmbedding (max_position_embeddings + 2 rows)
+        out.append(TensorGroup("embed_positions", spec.learned_positions, h, 1, "embedding"))
     layer_count = spec.num_layers
     out += _decoder_layers(spec, t, [i for i in range(layer_count)], mtp=False)
-    out.append(TensorGroup("norm", h, 1, 1, "norm"))
+    out.append(TensorGroup("norm", h, 1, 2 if spec.norm_bias else 1, "norm"))
     if not spec.tie_word_embeddings:
         out.append(TensorGroup("lm_head", vocab, h, 1, "lm_head"))
+    if spec.lm_head_bias:  # phi: lm_head = Linear(hidden, vocab, bias=True)
+        out.append(TensorGroup("lm_head.bias", vocab, 1, 1, "bias"))
     if include_mtp and spec.mtp_layers:
         # DeepSeek-V3 checkpoint layer 61 (modeling in vllm/model_executor/models/deepseek_mtp.py):
         # its own embed_tokens and shared_head, enorm, hnorm, eh_proj (2H → H) and one decoder layer.
@@ -147,26 +151,37 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
             add("k_proj.bias+v_proj.bias", kvh * hd, 1, 2 * n, "bias")
         if spec.o_bias:
             add("o_proj.bias", h, 1, n, "bias")
-        if spec.qk_norm:
-            add("q_norm+k_norm", hd, 1, 2 * n, "norm")
+        if spec.qk_norm and spec.qk_norm_full:
+            # OLMo 2 / MiniMax-M2: RMSNorm over the whole q and k projections (sharded under TP)
+            add("q_norm", heads * hd, 1, n, "norm")
+            add("k_norm", kvh * hd, 1, n, "norm")
+        elif spec.qk_norm:
+            # per-head norms (Qwen3, Gemma 3, GLM); phi's qk_layernorm is a LayerNorm with a bias
+            add("q_norm+k_norm", hd, 1, (4 if spec.norm_bias else 2) * n, "norm")
         if spec.attention_sinks:
             add("sinks", heads, 1, n, "sink")
-    add("layernorms", h, 1, spec.norms_per_layer * n, "norm")
+    add("layernorms", h, 1, spec.norms_per_layer * n * (2 if spec.norm_bias else 1), "norm")
 
     moe = spec.moe
     moe_n = sum(1 for i in layer_ids if moe is not None and moe.moe_layers[i])
     dense_n = n - moe_n
     inter = spec.intermediate_size // t if spec.intermediate_size % t == 0 else _ceil_div(spec.intermediate_size, t)
-    if dense_n:
+    if dense_n and spec.mlp_gated:
         add("mlp.gate_proj+up_proj", inter, h, 2 * dense_n, "linear")
         add("mlp.down_proj", h, inter, dense_n, "linear")
+    elif dense_n:  # fc1 → activation → fc2 (phi, GPT-NeoX, OPT, StarCoder2)
+        add("mlp.fc1", inter, h, dense_n, "linear")
+        add("mlp.fc2", h, inter, dense_n, "linear")
+    if dense_n and spec.mlp_bias:
+        add("mlp.biases", inter, 1, (2 if spec.mlp_gated else 1) * dense_n, "bias")
+        add("mlp.down.bias", h, 1, dense_n, "bias")
     if moe is not None and moe_n:
         e = moe.num_experts
         ie = _ceil_div(moe.expert_intermediate_size, t)
         add("router", e, h, moe_n, "router")
         if moe.router_bias:
             # DeepSeek-V3's e_score_correction_bias is float32 (vLLM deepseek_v2.py); gpt-oss's router bias bf16
-            add("router.bias", e, 1, moe_n, "bias", fp32=spec.mla is not None)
+            add("router.bias", e, 1, moe_n, "bias", fp32=moe.router_bias_fp32)
         add("experts.gate_proj+up_proj", ie, h, 2 * e * moe_n, "linear", routed=True, expert=True)
         add("experts.down_proj", h, ie, e * moe_n, "linear", routed=True, expert=True)
         if moe.expert_bias:

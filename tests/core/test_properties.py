@@ -78,7 +78,8 @@ def configs(draw: st.DrawFn, family: str | None = None, windows: bool | None = N
 
 
 def spec_of(cfg: Config) -> ModelSpec:
-    return models.spec_from_config(cfg, "generated/model")
+    # "some_new_model" is no architecture we know: computed only as a requested Llama-like estimate
+    return models.spec_from_config(cfg, "generated/model", assume_llama_like=cfg.get("model_type") == "some_new_model")
 
 
 def valid_tps(s: ModelSpec) -> list[int]:
