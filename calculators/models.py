@@ -347,7 +347,7 @@ def spec_from_config(config: Any, model_id: str = "custom", assume_llama_like: b
         if not isinstance(inner, str) or not inner:
             inner = WRAPPERS.get(model_type, "")
             if not inner:
-                raise CalcError("text_config.model_type", "missing: cannot tell which language model this wrapper holds")
+                raise CalcError("text_config.model_type", "missing: cannot tell which language model the wrapper holds")
         wrapper = model_type
         model_type = inner
         vision = isinstance(config.get("vision_config"), dict)
