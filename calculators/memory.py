@@ -9,6 +9,8 @@ window.
 
 from __future__ import annotations
 
+import fnmatch
+import re
 from dataclasses import dataclass
 
 from calculators import dtypes
@@ -55,11 +57,21 @@ def quant_for(spec: ModelSpec, weights_dtype: str) -> tuple[QuantSpec | None, st
             return None, spec.dtype
         q = spec.quant
         label = {
-            "fp8": "fp8" + (f" ({q.group_size}×{q.group_size} block scales)" if q.block_scaled else ""),
+            "fp8": "fp8"
+            + (f" ({q.group_size}×{q.group_size} block scales)" if q.block_scaled else f" (per-{q.scale_per} scales)"),
             "awq": f"int{q.bits} AWQ (group {q.group_size})",
             "gptq": f"int{q.bits} GPTQ (group {q.group_size})",
+            "wna16": f"int{q.bits} weights (group {q.group_size}{', asymmetric' if q.zero_point else ''})",
+            "int8": f"int8 W8A8 (per-{q.scale_per} scales)",
+            "nvfp4": "NVFP4 (fp8 scale per 16)",
             "mxfp4": "MXFP4 experts",
+            "bnb4": "bitsandbytes 4-bit (absmax per 64)",
+            "bnb8": "bitsandbytes 8-bit",
         }.get(q.method, q.method)
+        if q.source and not q.source.startswith(q.method):
+            label += f" [{q.source}]"
+        if q.ignore:
+            label += ", ignore list applied"
         return q, label
     if wd in ("float32", "bfloat16", "float16"):
         return None, wd
@@ -76,38 +88,105 @@ def quant_for(spec: ModelSpec, weights_dtype: str) -> tuple[QuantSpec | None, st
     return q, wd
 
 
-def _is_quantized(g: TensorGroup, q: QuantSpec | None) -> bool:
+_NESTED_QUANTIFIER = re.compile(r"\([^)]*[+*}][^)]*\)[+*{]")
+
+
+def ignored(q: QuantSpec, module: str) -> bool:
+    """Whether ``module`` (a Hugging Face module path) is left unquantized by ``q``'s ignore list,
+    matched as vLLM matches it (see :class:`~calculators.models.QuantSpec`)."""
+    for kind, pattern in q.ignore:
+        if kind == "exact" and module == pattern:
+            return True
+        if kind == "sub" and pattern in module:
+            return True
+        if kind == "glob" and fnmatch.fnmatchcase(module, pattern):
+            return True
+        if kind == "part":
+            comps = module.split(".")
+            if pattern in comps or any(".".join(comps[:k]) == pattern for k in range(1, len(comps) + 1)):
+                return True
+        if kind == "re":
+            if _NESTED_QUANTIFIER.search(pattern):
+                raise CalcError(
+                    "quantization_config.ignore", f"pattern {pattern[:60]!r} nests quantifiers; not evaluated"
+                )
+            if re.match(pattern, module):
+                return True
+    return False
+
+
+def _quantized_layers(g: TensorGroup, q: QuantSpec | None) -> int:
+    """How many of ``g.layers`` hold ``g`` quantized (all of them, none, or as the ignore list says)."""
+    layers = g.layers or (0,)
     if q is None or g.kind != "linear":
-        return False
-    if q.method == "mxfp4":
-        return g.expert and g.routed
-    return True
+        return 0
+    if q.method == "mxfp4" and not (g.expert and g.routed):
+        return 0  # gpt-oss: MXFP4 on the routed experts only
+    if not q.ignore or not g.modules:
+        return len(layers)
+    count = 0
+    for i in dict.fromkeys(layers):
+        states = {ignored(q, m.replace("{i}", str(i))) for m in g.modules}
+        if len(states) > 1:
+            raise CalcError(
+                "quantization_config.ignore",
+                f"ignores only part of the fused {g.name} of layer {i}; vLLM requires one scheme per fused layer",
+            )
+        if not states.pop():
+            count += layers.count(i)
+    return count
 
 
-def group_bytes(g: TensorGroup, q: QuantSpec | None, base_bytes: int) -> tuple[int, bool]:
-    """Bytes of a tensor group in the format in force; second value: quantized or not."""
-    if not _is_quantized(g, q):
-        return g.elements * (4 if g.fp32 else base_bytes), False
-    assert q is not None
-    rows, cols, n = g.rows, g.cols, g.count
+def _quantized_bytes(rows: int, cols: int, q: QuantSpec, expert: bool) -> int:
+    """Bytes of one [rows = out, cols = in] weight in format ``q`` with its scales (per TP shard)."""
     if q.method == "fp8" and q.block_scaled:
-        b = q.group_size  # DeepSeek-V3: fp32 weight_scale_inv per 128×128 block
-        per = rows * cols + (-(-rows // b)) * (-(-cols // b)) * 4
-    elif q.method in ("fp8", "int8"):
-        per = rows * cols + rows * 4
-    elif q.method in ("awq", "gptq"):
+        b = q.group_size  # fp32 weight_scale_inv per b×b block (DeepSeek-V3: 128)
+        return rows * cols + (-(-rows // b)) * (-(-cols // b)) * 4
+    if q.method in ("fp8", "int8"):
+        return rows * cols + (4 if q.scale_per == "tensor" else rows * 4)
+    if q.method in ("awq", "gptq", "wna16"):
         gs = cols if q.group_size == -1 else q.group_size
         groups = -(-cols // gs)
         weight = rows * cols * q.bits // 8
-        scales = groups * rows * 2  # fp16 scales
+        scales = groups * rows * 2  # scales in the activation dtype (fp16/bf16)
         zeros = groups * rows * q.bits // 8 if q.zero_point else 0
-        g_idx = cols * 4 if q.method == "gptq" else 0  # int32 g_idx per input column
-        per = weight + scales + zeros + g_idx
-    elif q.method == "mxfp4":
-        per = rows * cols // 2 + -(-rows * cols // 32)  # 4-bit E2M1 + one E8M0 byte per 32
-    else:  # pragma: no cover - quant_for only builds the methods above
-        raise CalcError("weights-dtype", f"unmodelled quantization {q.method}")
-    return per * n, True
+        g_idx = cols * 4 if q.act_order else 0  # int32 g_idx per input column
+        return weight + scales + zeros + g_idx
+    if q.method == "mxfp4":
+        return rows * cols // 2 + -(-rows * cols // 32)  # 4-bit E2M1 + one E8M0 byte per 32
+    if q.method == "nvfp4":
+        # uint8 pairs + an fp8 E4M3 scale per 16; linear layers' scales are swizzled to
+        # [round_up(rows, 128), round_up(cols / 16, 4)]; two fp32 global scales
+        groups = -(-cols // 16)
+        if expert:
+            return rows * cols // 2 + rows * groups
+        return rows * cols // 2 + (-(-rows // 128) * 128) * (-(-groups // 4) * 4) + 8
+    if q.method == "bnb4":
+        return rows * cols // 2 + -(-rows * cols // 64) * 4  # fp32 absmax per 64 (double quant undone at load)
+    if q.method == "bnb8":
+        return rows * cols + rows * 4
+    raise CalcError("weights-dtype", f"unmodelled quantization {q.method}")  # pragma: no cover
+
+
+def group_bytes(g: TensorGroup, q: QuantSpec | None, base_bytes: int) -> tuple[int, bool]:
+    """Bytes of a tensor group in the format in force; second value: quantized (in part) or not.
+
+    Quantized linear layers add their scales: fp8 block-scaled ⌈rows/b⌉·⌈cols/b⌉ fp32; fp8/int8
+    one fp32 per tensor or per output row; AWQ/GPTQ/compressed-tensors int ``bits``/8 per weight
+    + per group an fp16 scale (+ a zero point when asymmetric, + an int32 g_idx per input with
+    act-order); MXFP4 ½ + 1/32 byte; NVFP4 ½ + 1/16 byte (padded scales on linear layers);
+    bitsandbytes 4-bit ½ byte + an fp32 absmax per 64.
+    """
+    unq = g.elements * (4 if g.fp32 else base_bytes)
+    quantized = _quantized_layers(g, q)
+    if not quantized:
+        return unq, False
+    assert q is not None
+    layers = len(g.layers) or 1
+    per = _quantized_bytes(g.rows, g.cols, q, g.expert and g.routed)
+    per_layer_count = g.count // layers if g.count % layers == 0 else g.count
+    q_count = per_layer_count * quantized if g.count % layers == 0 else g.count
+    return per * q_count + (g.count - q_count) * g.rows * g.cols * base_bytes, True
 
 
 def weights_memory(spec: ModelSpec, weights_dtype: str = "auto", tp: int = 1, pp: int = 1) -> WeightsMemory:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from typing import Any
@@ -193,12 +194,20 @@ class MoESpec:
 class QuantSpec:
     """A checkpoint's ``quantization_config``, reduced to what memory depends on."""
 
-    method: str  # "fp8", "awq", "gptq", "mxfp4", "int8"
+    method: str  # "fp8", "int8", "awq", "gptq", "wna16", "nvfp4", "mxfp4", "bnb4", "bnb8"
     bits: int
     group_size: int  # int4: elements per scale group; fp8 block: block edge (0 = per-tensor/channel)
     block_scaled: bool = False  # fp8 with weight_block_size (DeepSeek ships 128×128 blocks)
     zero_point: bool = False
     modules_not_converted: tuple[str, ...] = ()
+    scale_per: str = "channel"  # fp8 / int8 weight scales: "tensor", "channel" or "block"
+    act_order: bool = False  # GPTQ desc_act / compressed-tensors actorder=group: an int32 g_idx per input
+    #: modules left unquantized, as vLLM matches them: ("exact", name), ("re", pattern) — re.match —,
+    #: ("glob", pattern) — fnmatch —, ("sub", text) — substring — or ("part", name) — bitsandbytes:
+    #: a dot component or dotted prefix of the module name
+    ignore: tuple[tuple[str, str], ...] = ()
+    source: str = ""  # quant_method as the checkpoint names it, for display
+    kv_fp8_scales: bool = False  # the checkpoint ships fp8 KV-cache scales (kv_cache_scheme / kv_cache_quant_algo)
 
 
 @dataclass(frozen=True)
@@ -743,10 +752,19 @@ def _layer_windows(cfg: dict[str, Any], model_type: str, layers: int, assumption
 
 
 def _quant(qc: Any) -> QuantSpec | None:
+    """The ``quantization_config`` as vLLM reads it (sources in notes/vllm-accounting.md, "Quantisation").
+
+    fp8 (block or per-tensor), AWQ (4-bit only, as vLLM), GPTQ (2/3/4/8-bit), mxfp4 (gpt-oss),
+    compressed-tensors (int4/int8 weight-only ``pack-quantized``, fp8 and int8 W8A8, NVFP4),
+    ModelOpt (FP8, FP8 per channel, FP8 block, NVFP4; inline or from ``hf_quant_config.json``) and
+    bitsandbytes (4-bit, 8-bit).  Anything vLLM rejects is refused with vLLM's reason.
+    """
     if qc is None:
         return None
     if not isinstance(qc, dict):
         raise CalcError("quantization_config", "must be a JSON object")
+    if "quant_method" not in qc and isinstance(qc.get("producer"), dict) and isinstance(qc.get("quantization"), dict):
+        return _modelopt({**qc["quantization"], "quant_method": "modelopt"})  # hf_quant_config.json layout
     method = qc.get("quant_method")
     if not isinstance(method, str):
         raise CalcError("quantization_config.quant_method", "missing or not a string")
@@ -756,6 +774,8 @@ def _quant(qc: Any) -> QuantSpec | None:
         skip = []
     skipped = tuple(str(s)[:200] for s in skip[:10_000])
     if method == "fp8":
+        # Fp8Config: ignored_layers / modules_to_not_convert, matched as names or substrings of names
+        ignore = tuple(("sub", name) for name in skipped)
         block = qc.get("weight_block_size")
         if block is not None:
             if (
@@ -765,25 +785,187 @@ def _quant(qc: Any) -> QuantSpec | None:
                 or block[0] != block[1]
             ):
                 raise CalcError("quantization_config.weight_block_size", "must be two equal positive integers")
-            return QuantSpec("fp8", 8, block[0], block_scaled=True, modules_not_converted=skipped)
-        return QuantSpec("fp8", 8, 0, modules_not_converted=skipped)
+            return QuantSpec(
+                "fp8", 8, block[0], block_scaled=True, modules_not_converted=skipped, scale_per="block",
+                ignore=ignore, source="fp8",
+            )
+        # a serialized fp8 checkpoint without blocks: one fp32 scale per tensor (Fp8LinearMethod)
+        return QuantSpec("fp8", 8, 0, modules_not_converted=skipped, scale_per="tensor", ignore=ignore, source="fp8")
     if method in ("awq", "gptq"):
         bits = _int(qc, "bits", default=_int(qc, "w_bit", default=4))
-        if bits not in (4, 8):
-            raise CalcError("quantization_config.bits", f"{bits}-bit {method} is not modelled (4 or 8)")
+        if method == "awq" and bits != 4:
+            raise CalcError(
+                "quantization_config.bits",
+                "vLLM refuses it: 'Currently, only 4-bit weight quantization is supported for AWQ, "
+                f"but got {bits} bits.'",
+            )
+        if method == "gptq" and bits not in (2, 3, 4, 8):
+            raise CalcError(
+                "quantization_config.bits",
+                "vLLM refuses it: 'only 2/3/4/8-bit weight quantization is supported for GPTQ, "
+                f"but got {bits} bits.'",
+            )
         group = qc.get("group_size", qc.get("q_group_size", 128))
         if isinstance(group, bool) or not isinstance(group, int) or not (group == -1 or 1 <= group <= 1 << 20):
             raise CalcError("quantization_config.group_size", f"must be a positive integer or -1, got {_show(group)}")
-        zero = method == "gptq" or bool(qc.get("zero_point", True))
-        return QuantSpec(method, bits, group, zero_point=zero, modules_not_converted=skipped)
-    if method == "mxfp4":
-        return QuantSpec("mxfp4", 4, 32, modules_not_converted=skipped)
-    if method in ("compressed-tensors", "bitsandbytes", "int8"):
-        raise CalcError(
-            "quantization_config.quant_method",
-            f"{method!r} checkpoints are not modelled yet; choose the weights dtype by hand",
+        ignore = tuple(("sub", name) for name in skipped)
+        if method == "awq":  # AWQ / AWQ-Marlin always keep 4-bit zero points; no g_idx
+            return QuantSpec(
+                "awq", 4, group, zero_point=True, modules_not_converted=skipped, ignore=ignore, source="awq"
+            )
+        sym = _bool(qc, "sym", True)
+        desc = _bool(qc, "desc_act", False) and group != -1
+        # GPTQ-Marlin (CUDA, symmetric 4/8-bit) drops zero points and keeps g_idx only with desc_act;
+        # plain GPTQ (asymmetric or 2/3-bit) keeps both (vllm gptq_marlin.py / gptq.py)
+        marlin = sym and bits in (4, 8)
+        return QuantSpec(
+            "gptq", bits, group, zero_point=not marlin, act_order=desc or not marlin,
+            modules_not_converted=skipped, ignore=ignore, source="gptq",
         )
-    raise CalcError("quantization_config.quant_method", f"unknown method {method[:40]!r}")
+    if method == "mxfp4":
+        return QuantSpec("mxfp4", 4, 32, modules_not_converted=skipped, source="mxfp4")
+    if method == "compressed-tensors":
+        return _compressed_tensors(qc)
+    if method in ("modelopt", "modelopt_fp4"):
+        return _modelopt(qc)
+    if method == "bitsandbytes":
+        names = qc.get("llm_int8_skip_modules") or []
+        if not isinstance(names, list):
+            raise CalcError("quantization_config.llm_int8_skip_modules", "must be a list of module names")
+        ignore = tuple(("part", str(n)[:200]) for n in names[:10_000])
+        if _bool(qc, "load_in_8bit", False):
+            return QuantSpec("bnb8", 8, 0, ignore=ignore, source="bitsandbytes 8-bit")
+        storage = qc.get("bnb_4bit_quant_storage", "uint8")
+        if storage not in (None, "uint8"):
+            raise CalcError("quantization_config.bnb_4bit_quant_storage", f"vLLM refuses {_show(storage)} (uint8 only)")
+        return QuantSpec("bnb4", 4, 64, ignore=ignore, source="bitsandbytes 4-bit")
+    raise CalcError(
+        "quantization_config.quant_method",
+        f"{method[:40]!r} is not a format we model (fp8, awq, gptq, mxfp4, compressed-tensors, modelopt, bitsandbytes)",
+    )
+
+
+def _ct_ignore(raw: Any, field: str) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise CalcError(field, "must be a list of module names or 're:' patterns")
+    out = []
+    for name in raw[:10_000]:
+        if name.startswith("re:"):
+            try:
+                re.compile(name[3:])
+            except re.error:
+                raise CalcError(field, f"{name[:60]!r} is not a valid regular expression") from None
+            out.append(("re", name[3:][:500]))
+        else:
+            out.append(("exact", name[:500]))
+    return tuple(out)
+
+
+def _compressed_tensors(qc: dict[str, Any]) -> QuantSpec:
+    """compressed-tensors: one config group targeting ``Linear`` (what vLLM's schemes select on).
+
+    vllm compressed_tensors.py ``_get_scheme_from_parts``: weight-only int 4/8-bit with group or
+    channel strategy in ``pack-quantized`` format → WNA16; fp8 weights → W8A8Fp8 (tensor, channel or
+    block scales); int8 weights with int8 activations → W8A8Int8; fp4 (``tensor_group``, group 16)
+    → NVFP4.  Layers matching ``ignore`` (exact names, or ``re:`` patterns with ``re.match``) stay
+    16-bit; embeddings and lm_head are never quantized by it.
+    """
+    groups = qc.get("config_groups")
+    if not isinstance(groups, dict) or not groups:
+        raise CalcError("quantization_config.config_groups", "missing: a compressed-tensors config needs one")
+    if len(groups) != 1:
+        raise CalcError(
+            "quantization_config.config_groups",
+            f"{len(groups)} groups (mixed precision per module) are not modelled; one group is",
+        )
+    ((name, group),) = groups.items()
+    field = f"quantization_config.config_groups.{str(name)[:30]}"
+    if not isinstance(group, dict):
+        raise CalcError(field, "must be a JSON object")
+    targets = group.get("targets")
+    if not isinstance(targets, list) or [t for t in targets if t != "Linear"]:
+        raise CalcError(f"{field}.targets", f"{_show(targets)}: only ['Linear'] targets are modelled")
+    w = group.get("weights")
+    if not isinstance(w, dict):
+        raise CalcError(f"{field}.weights", "missing or not a JSON object")
+    bits = _int(w, "num_bits", default=8)
+    kind = w.get("type", "int")
+    fmt = group.get("format") or qc.get("format") or ""
+    strategy = w.get("strategy")
+    gs = w.get("group_size")
+    if strategy is None:
+        strategy = "tensor" if gs is None else "channel" if gs == -1 else "group"
+    acts = group.get("input_activations")
+    ignore = _ct_ignore(qc.get("ignore"), "quantization_config.ignore")
+    kv = qc.get("kv_cache_scheme") is not None
+    common = {"ignore": ignore, "source": f"compressed-tensors {fmt}".strip(), "kv_fp8_scales": kv}
+    if kind == "float" and bits == 4:
+        if strategy != "tensor_group" or gs != 16:
+            raise CalcError(f"{field}.weights", "fp4 is modelled as NVFP4 only (tensor_group, group_size 16)")
+        return QuantSpec("nvfp4", 4, 16, **common)  # type: ignore[arg-type]
+    if kind == "float" and bits == 8:
+        if strategy == "block":
+            block = w.get("block_structure")
+            if not (isinstance(block, list) and len(block) == 2 and block[0] == block[1] and isinstance(block[0], int)
+                    and not isinstance(block[0], bool) and 1 <= block[0] <= 65536):
+                raise CalcError(f"{field}.weights.block_structure", "must be two equal positive integers")
+            return QuantSpec("fp8", 8, block[0], block_scaled=True, scale_per="block", **common)  # type: ignore[arg-type]
+        if strategy not in ("tensor", "channel"):
+            raise CalcError(f"{field}.weights.strategy", f"{_show(strategy)} is not an fp8 strategy vLLM runs")
+        return QuantSpec("fp8", 8, 0, scale_per=strategy, **common)  # type: ignore[arg-type]
+    if kind != "int":
+        raise CalcError(f"{field}.weights.type", f"{_show(kind)} is not modelled (int or float)")
+    if acts is None:
+        if bits not in (4, 8):
+            raise CalcError(f"{field}.weights.num_bits", f"vLLM refuses it: 'Unsupported num_bits = {bits}' (4 or 8)")
+        if strategy not in ("group", "channel"):
+            raise CalcError(
+                f"{field}.weights.strategy",
+                "vLLM refuses it: Marlin kernels require group quantization or channelwise quantization",
+            )
+        if fmt not in ("pack-quantized", ""):
+            raise CalcError(f"{field}.format", f"{_show(fmt)}: weight-only int is modelled as pack-quantized")
+        group_size = -1 if strategy == "channel" else _int(w, "group_size")
+        return QuantSpec(
+            "wna16", bits, group_size, zero_point=not _bool(w, "symmetric", True),
+            act_order=w.get("actorder") in ("group", True, "dynamic"), **common,  # type: ignore[arg-type]
+        )
+    if bits == 8:
+        if strategy not in ("tensor", "channel"):
+            raise CalcError(f"{field}.weights.strategy", f"{_show(strategy)} is not an int8 strategy vLLM runs")
+        return QuantSpec("int8", 8, 0, scale_per=strategy, **common)  # type: ignore[arg-type]
+    raise CalcError(f"{field}.weights", f"int{bits} weights with quantized activations are not modelled")
+
+
+def _modelopt(qc: dict[str, Any]) -> QuantSpec:
+    """NVIDIA ModelOpt checkpoints (vllm modelopt.py): FP8 (one scale per tensor),
+    FP8_PER_CHANNEL_PER_TOKEN, FP8_PB_WO (128×128 blocks) and NVFP4; vLLM refuses other algorithms.
+    Excluded modules: names, substrings and shell wildcards (``is_layer_excluded``)."""
+    algo = qc.get("quant_algo")
+    if not isinstance(algo, str):
+        raise CalcError("quantization_config.quant_algo", "missing: a ModelOpt config names its quant_algo")
+    algo = algo.upper()
+    raw = qc.get("exclude_modules", qc.get("ignore")) or []
+    if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+        raise CalcError("quantization_config.exclude_modules", "must be a list of module names or patterns")
+    ignore = tuple(("glob" if any(c in x for c in "*?[") else "sub", x[:500]) for x in raw[:10_000])
+    kv = str(qc.get("kv_cache_quant_algo") or "").upper() == "FP8"
+    common = {"ignore": ignore, "source": f"modelopt {algo}", "kv_fp8_scales": kv}
+    if algo == "FP8":
+        return QuantSpec("fp8", 8, 0, scale_per="tensor", **common)  # type: ignore[arg-type]
+    if algo == "FP8_PER_CHANNEL_PER_TOKEN":
+        return QuantSpec("fp8", 8, 0, scale_per="channel", **common)  # type: ignore[arg-type]
+    if algo == "FP8_PB_WO":
+        return QuantSpec("fp8", 8, 128, block_scaled=True, scale_per="block", **common)  # type: ignore[arg-type]
+    if algo == "NVFP4":
+        return QuantSpec("nvfp4", 4, 16, **common)  # type: ignore[arg-type]
+    raise CalcError(
+        "quantization_config.quant_algo",
+        f"vLLM refuses {algo[:40]!r}: 'ModelOpt currently only supports: FP8, FP8_PER_CHANNEL_PER_TOKEN, "
+        "FP8_PB_WO, NVFP4'",
+    )
 
 
 # ---------------------------------------------------------------- presets

@@ -41,6 +41,10 @@ class TensorGroup:
     expert: bool = False
     mtp: bool = False
     fp32: bool = False
+    #: Hugging Face module paths of one instance, "{i}" standing for the layer index (what a
+    #: quantization config's ignore list is matched against); the decoder layers it spans
+    modules: tuple[str, ...] = ()
+    layers: tuple[int, ...] = ()
 
     @property
     def elements(self) -> int:
@@ -95,7 +99,7 @@ def tensor_groups(spec: ModelSpec, tp: int | None = None, include_mtp: bool = Tr
     out += _decoder_layers(spec, t, [i for i in range(layer_count)], mtp=False)
     out.append(TensorGroup("norm", h, 1, 2 if spec.norm_bias else 1, "norm"))
     if not spec.tie_word_embeddings:
-        out.append(TensorGroup("lm_head", vocab, h, 1, "lm_head"))
+        out.append(TensorGroup("lm_head", vocab, h, 1, "lm_head", modules=("lm_head",)))
     if spec.lm_head_bias:  # phi: lm_head = Linear(hidden, vocab, bias=True)
         out.append(TensorGroup("lm_head.bias", vocab, 1, 1, "bias"))
     if include_mtp and spec.mtp_layers:
@@ -116,9 +120,29 @@ def tensor_groups(spec: ModelSpec, tp: int | None = None, include_mtp: bool = Tr
 def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) -> list[TensorGroup]:
     h, n = spec.hidden_size, len(layer_ids)
     g: list[TensorGroup] = []
+    moe = spec.moe
+    moe_ids = tuple(i for i in layer_ids if moe is not None and moe.moe_layers[i])
+    dense_ids = tuple(i for i in layer_ids if i not in moe_ids)
+    ffn = "feed_forward" if spec.model_type in ("llama4_text",) else "mlp"
+    shared = {"qwen2_moe": "shared_expert", "qwen3_moe": "shared_expert", "llama4_text": "shared_expert"}.get(
+        spec.model_type, "shared_experts"
+    )
+
+    def modules_of(name: str) -> tuple[str, ...]:
+        """"q_proj" → model.layers.{i}.self_attn.q_proj; "experts.gate_proj+up_proj" → two expert paths."""
+        head, _, tail = name.rpartition(".")
+        parts = tail.split("+")
+        where = {
+            "": "self_attn", "mlp": ffn, "experts": f"{ffn}.experts.0", "shared_experts": f"{ffn}.{shared}",
+        }.get(head.split(".")[0] if head else "", head)
+        return tuple(f"model.layers.{{i}}.{where}.{p}" for p in parts)
 
     def add(name: str, rows: int, cols: int, count: int, kind: str, **kw: bool) -> None:  # noqa: PLR0913
-        g.append(TensorGroup(name, rows, cols, count, kind, mtp=mtp, **kw))
+        ids = moe_ids if name.startswith(("experts.", "shared_experts.", "router", "shared_expert_gate")) else (
+            dense_ids if name.startswith("mlp.") else tuple(layer_ids)
+        )
+        mods = modules_of(name) if kind == "linear" else ()
+        g.append(TensorGroup(name, rows, cols, count, kind, mtp=mtp, modules=mods, layers=ids, **kw))
 
     heads = spec.num_attention_heads // t
     if spec.mla is not None:
@@ -162,8 +186,7 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
             add("sinks", heads, 1, n, "sink")
     add("layernorms", h, 1, spec.norms_per_layer * n * (2 if spec.norm_bias else 1), "norm")
 
-    moe = spec.moe
-    moe_n = sum(1 for i in layer_ids if moe is not None and moe.moe_layers[i])
+    moe_n = len(moe_ids)
     dense_n = n - moe_n
     inter = spec.intermediate_size // t if spec.intermediate_size % t == 0 else _ceil_div(spec.intermediate_size, t)
     if dense_n and spec.mlp_gated:

@@ -270,7 +270,10 @@ CONFIG_FIELDS = {"config", "model_type", "head_dim", "sliding_window", "layer_ty
                  "hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size", "torch_dtype",
                  "mlp_only_layers", "quantization_config", "quantization_config.quant_method",
                  "quantization_config.bits", "quantization_config.group_size",
-                 "quantization_config.weight_block_size", "tp", "pp", "tokens", "weights-dtype", "kv-cache-dtype"}
+                 "quantization_config.weight_block_size", "tp", "pp", "tokens", "weights-dtype", "kv-cache-dtype",
+                 "quantization_config.config_groups", "quantization_config.quant_algo", "quantization_config.ignore",
+                 "quantization_config.exclude_modules", "quantization_config.llm_int8_skip_modules",
+                 "text_config.model_type", "no_rope_layers", "attn_type_list", "qk_norm_type"}
 
 
 def _spec_then_compute(cfg: Any) -> None:

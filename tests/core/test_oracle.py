@@ -617,14 +617,20 @@ def _quant_linear_names(o: Oracle) -> list[str]:
     return [n for n in o.tensors if ".layers." in n and re.search(r"(_proj|_proj_with_mqa|\.w[123])\.weight$", n)]
 
 
-@pytest.mark.parametrize("method", ["awq", "gptq"])
+@pytest.mark.parametrize("method", ["awq", "gptq", "gptq-asym"])
 @pytest.mark.parametrize("group", [32, 64])
 def test_int4_awq_gptq_shapes(method: str, group: int) -> None:
     """AWQ: qweight int32 [in, out/8], qzeros int32 [in/g, out/8], scales fp16 [in/g, out].
 
-    GPTQ: qweight int32 [in/8, out], qzeros int32 [in/g, out/8], scales fp16 [in/g, out], g_idx int32 [in]."""
+    GPTQ: qweight int32 [in/8, out], qzeros int32 [in/g, out/8], scales fp16 [in/g, out], g_idx int32 [in].
+    vLLM runs a symmetric 4-bit GPTQ checkpoint with GPTQ-Marlin, which frees qzeros and g_idx after
+    loading unless desc_act (vllm gptq_marlin.py, MarlinLinearKernel.process_weights_after_loading);
+    an asymmetric one stays on plain GPTQ, which keeps all four tensors."""
+    sym = method != "gptq-asym"
+    method = method.removesuffix("-asym")
     cfg = {**CONFIGS["llama"], "intermediate_size": 128, "torch_dtype": "float16",
-           "quantization_config": {"quant_method": method, "bits": 4, "group_size": group, "zero_point": True}}
+           "quantization_config": {"quant_method": method, "bits": 4, "group_size": group, "zero_point": True,
+                                   "sym": sym, "desc_act": False}}
     o = oracle("llama", cfg)
     quantized = set(_quant_linear_names(o))
     assert len(quantized) == 7 * cfg["num_hidden_layers"]
@@ -640,8 +646,10 @@ def test_int4_awq_gptq_shapes(method: str, group: int) -> None:
             qweight = z(in_f // 8, out_f, dtype=np.int32)
         qzeros = z(in_f // group, out_f // 8, dtype=np.int32)
         scales = z(in_f // group, out_f, dtype=np.float16)
-        total += qweight.nbytes + qzeros.nbytes + scales.nbytes
-        if method == "gptq":
+        total += qweight.nbytes + scales.nbytes
+        if method == "awq" or not sym:
+            total += qzeros.nbytes
+        if method == "gptq" and not sym:
             total += z(in_f, dtype=np.int32).nbytes
     assert memory.weights_memory(spec("llama", cfg)).bytes_total == total
 
