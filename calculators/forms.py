@@ -76,6 +76,48 @@ def _model_choices() -> list[tuple[str, str]]:
     return [(m, m) for m in models.preset_ids()]
 
 
+#: the page's model picker groups presets by family: language-model ``model_type`` → label
+#: (types not listed, or a record that cannot be read, go to "Other"; the CLI takes any id)
+MODEL_FAMILIES: dict[str, str] = {
+    **dict.fromkeys(("llama", "llama4", "llama4_text"), "Llama"),
+    **dict.fromkeys(("qwen2", "qwen3", "qwen2_moe", "qwen3_moe", "qwen2_5_vl", "qwen2_5_vl_text", "qwen3_vl_text"),
+                    "Qwen"),
+    **dict.fromkeys(("deepseek_v2", "deepseek_v3", "deepseek_v32", "kimi_k2"), "DeepSeek / Kimi (MLA)"),
+    **dict.fromkeys(("glm4_moe_lite", "glm_moe_dsa"), "GLM"),
+    "ministral3": "Mistral",
+    **dict.fromkeys(("qwen3_5_text", "qwen3_5_moe_text"), "Hybrid (Mamba / linear attention)"),
+    **dict.fromkeys(("gemma", "gemma2", "gemma3", "gemma3_text"), "Gemma"),
+    **dict.fromkeys(("mistral", "mixtral"), "Mistral"),
+    "gpt_oss": "gpt-oss",
+    **dict.fromkeys(("glm", "glm4", "glm4_moe"), "GLM"),
+    "minimax_m2": "MiniMax",
+    **dict.fromkeys(("ernie4_5", "ernie4_5_moe"), "ERNIE"),
+    **dict.fromkeys(("phi", "phi3", "phimoe"), "Phi"),
+    "smollm3": "SmolLM",
+    "mimo": "MiMo",
+    **dict.fromkeys(("jamba", "bamba", "zamba2", "mamba", "mamba2", "falcon_h1", "nemotron_h", "granitemoehybrid",
+                     "qwen3_next", "kimi_linear", "minimax", "lfm2"), "Hybrid (Mamba / linear attention)"),
+    **dict.fromkeys(("gpt_neox", "opt", "starcoder2", "olmo", "olmo2"), "Classic (GPT-NeoX, OPT, StarCoder2, OLMo)"),
+}
+
+
+def model_groups(choices: list[tuple[str, str]] | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """``choices`` (default: every preset) as ``(family, [(value, label), …])``, families A–Z, "Other" last."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for value, label in _model_choices() if choices is None else choices:
+        try:
+            config = models.preset_record(value)["config"]
+            inner = config.get("text_config")
+            model_type = config.get("model_type")
+            if isinstance(inner, dict) and "num_hidden_layers" not in config:
+                model_type = inner.get("model_type") or models.WRAPPERS.get(str(model_type), "")
+            family = MODEL_FAMILIES.get(str(model_type), "Other")
+        except (CalcError, OSError, ValueError, KeyError, TypeError, AttributeError):
+            family = "Other"
+        groups.setdefault(family, []).append((value, label))
+    return sorted(groups.items(), key=lambda g: (g[0] == "Other", g[0].casefold()))
+
+
 def _gpu_choices() -> list[tuple[str, str]]:
     return [(g.id, g.name) for g in hardware.all_gpus()]
 

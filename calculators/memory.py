@@ -231,31 +231,71 @@ def kv_bytes_per_token_per_layer(spec: ModelSpec, kv_dtype: str = "auto", tp: in
     Full/sliding attention: 2 (K and V) × max(1, kv_heads // tp) × head_dim × dtype bytes
     (vLLM ``ModelConfig.get_num_kv_heads`` replicates KV heads when tp > kv_heads).
     MLA: (kv_lora_rank + qk_rope_head_dim) × dtype bytes, one latent per token, not split by TP
-    (DeepSeek-V2 paper §2.1.2; vLLM ``MLAAttentionSpec.page_size_bytes``).
+    (DeepSeek-V2 paper §2.1.2; vLLM ``MLAAttentionSpec.page_size_bytes``).  DeepSeek sparse
+    attention adds the indexer's key: index_head_dim fp8 bytes + one fp32 scale (128 + 4 = 132 B,
+    vLLM ``Indexer``: "we store value in fp8 and scale in fp32"), and an fp8 KV cache is vLLM's
+    ``fp8_ds_mla`` layout: 512 fp8 latent + 4 fp32 scales + 64 bf16 rope = 656 B.
     """
     check_tp(spec, tp)
     elem = dtypes.kv_bytes_per_element(kv_dtype, spec.dtype)
     if spec.mla is not None:
-        return (spec.mla.kv_lora_rank + spec.mla.qk_rope_head_dim) * elem
+        latent = (spec.mla.kv_lora_rank + spec.mla.qk_rope_head_dim) * elem
+        if spec.indexer is not None:
+            if elem == 1:  # fp8_ds_mla: fp8 latent, an fp32 scale per 128, rope kept in bf16
+                latent = spec.mla.kv_lora_rank + 4 * -(-spec.mla.kv_lora_rank // 128) + 2 * spec.mla.qk_rope_head_dim
+            return latent + spec.indexer.head_dim + 4
+        return latent
     return 2 * kv_heads_per_gpu(spec, tp) * spec.head_dim * elem
 
 
 def kv_bytes_per_token(spec: ModelSpec, kv_dtype: str = "auto", tp: int = 1) -> int:
     """Bytes of KV cache per token on one GPU, every attention layer counted for every token.
 
-    = layers × :func:`kv_bytes_per_token_per_layer`.  Sliding-window layers stop growing past
-    their window: see :func:`kv_bytes_per_sequence` for a sequence of given length.
+    = attention layers × :func:`kv_bytes_per_token_per_layer` (state-space and linear-attention
+    layers keep a fixed state instead: :func:`ssm_state_bytes_per_sequence`).  Sliding-window and
+    chunked layers stop growing: see :func:`kv_bytes_per_sequence` for a sequence of given length.
     """
-    return spec.num_layers * kv_bytes_per_token_per_layer(spec, kv_dtype, tp)
+    return len(spec.attention_layers) * kv_bytes_per_token_per_layer(spec, kv_dtype, tp)
+
+
+def ssm_state_bytes_per_layer(spec: ModelSpec, tp: int = 1) -> int:
+    """Bytes of one Mamba2 / Gated DeltaNet layer's state for one sequence on one GPU (vLLM
+    ``MambaSpec.page_size_bytes`` before padding): conv state (kernel − 1) × conv_dim / tp in the
+    model dtype + recurrent state heads / tp × head_dim × state_size in the SSM cache dtype
+    (vllm mamba_utils.py ``mamba2_state_shape`` / ``gated_delta_net_state_shape``; Mamba2's
+    groups are raised to a multiple of tp)."""
+    s = spec.ssm
+    if s is None:
+        return 0
+    groups = s.n_groups if s.n_groups % tp == 0 else s.n_groups + tp - s.n_groups % tp
+    conv_dim = (s.inner + 2 * groups * s.state_size) // tp if s.kind == "mamba2" else s.conv_dim // tp
+    conv = (s.conv_kernel - 1) * conv_dim * int(dtypes.BYTES_PER_ELEMENT[spec.dtype])
+    ssm_dtype = s.ssm_dtype or spec.dtype
+    state = (s.num_heads // tp) * s.head_dim * s.state_size * int(dtypes.BYTES_PER_ELEMENT[ssm_dtype])
+    return conv + state
+
+
+def ssm_state_bytes_per_sequence(spec: ModelSpec, tp: int = 1) -> int:
+    """Fixed state one sequence holds in every state-space / linear-attention layer on one GPU."""
+    return len(spec.ssm_layers) * ssm_state_bytes_per_layer(spec, tp)
 
 
 def kv_bytes_per_sequence(spec: ModelSpec, tokens: int, kv_dtype: str = "auto", tp: int = 1) -> int:
-    """Bytes of KV cache one sequence of ``tokens`` holds on one GPU.
+    """Bytes of KV cache (and recurrent state) one sequence of ``tokens`` holds on one GPU.
 
-    Σ over layers of min(tokens, window of the layer) × bytes per token per layer; full-attention
-    layers have no window.
+    Σ over attention layers of the tokens the layer keeps × bytes per token per layer: all of them
+    (full attention), min(tokens, window) (sliding window) or the current chunk's (tokens − 1) mod
+    chunk + 1 (Llama 4's chunked attention); + the fixed state of state-space layers.
     """
     if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0 or tokens > 1 << 40:
         raise CalcError("tokens", f"must be a whole number of tokens from 0 to 2^40, got {tokens!r}")
     per_layer = kv_bytes_per_token_per_layer(spec, kv_dtype, tp)
-    return sum(min(tokens, w) if w is not None else tokens for w in spec.layer_windows) * per_layer
+    held = 0
+    for i in spec.attention_layers:
+        chunk = spec.layer_chunks[i] if spec.layer_chunks else None
+        window = spec.layer_windows[i]
+        if chunk is not None:  # chunked attention: only the current chunk's keys are read
+            held += (tokens - 1) % chunk + 1 if tokens else 0
+        else:
+            held += min(tokens, window) if window is not None else tokens
+    return held * per_layer + (ssm_state_bytes_per_sequence(spec, tp) if tokens else 0)

@@ -49,6 +49,29 @@ ARCHITECTURES: dict[str, str] = {
     "minimax_m2": "MiniMax-M2: every layer MoE with router bias, q/k RMSNorm over the full projection",
     "ernie4_5_moe": "ERNIE-4.5 MoE: MoE between moe_layer_start/end_index, shared experts",
     "llama4_text": "Llama 4: MoE every interleave_moe_layer_step layers with a shared expert, chunked attention",
+    "qwen2_5_vl": "Qwen2.5-VL: the Qwen2 language model (vision encoder not counted)",
+    "qwen2_5_vl_text": "Qwen2.5-VL's language model: the Qwen2 layout",
+    "qwen3_vl_text": "Qwen3-VL's language model: the Qwen3 layout (multimodal RoPE changes no shapes)",
+    "ministral3": "Ministral 3 / Devstral 2: the Mistral layout with YaRN",
+    "glm4_moe_lite": "GLM-4.7-Flash: the DeepSeek-V3 layout (MLA + MoE)",
+    "deepseek_v32": "DeepSeek-V3.2: DeepSeek-V3 with the sparse-attention indexer (its own per-token cache)",
+    "glm_moe_dsa": "GLM-5: MLA + MoE with DeepSeek sparse attention",
+    "nemotron_h": "Nemotron-H / Nemotron 3: Mamba2, attention, MLP and MoE blocks from hybrid_override_pattern",
+    "qwen3_next": "Qwen3-Next: Gated DeltaNet linear attention + gated full attention every 4th layer, MoE",
+    "qwen3_5_text": "Qwen3.5/3.6 dense: Gated DeltaNet + gated full attention (layer_types)",
+    "qwen3_5_moe_text": "Qwen3.5/3.6 MoE: Gated DeltaNet + gated full attention (layer_types), MoE",
+}
+
+#: model types that share another reader's layout exactly
+LAYOUT_OF: dict[str, str] = {
+    "qwen2_5_vl": "qwen2",
+    "qwen2_5_vl_text": "qwen2",
+    "qwen3_vl_text": "qwen3",
+    "ministral3": "mistral",
+    "glm4_moe_lite": "deepseek_v3",
+    "glm_moe_dsa": "deepseek_v32",
+    "qwen3_5_text": "qwen3_next",
+    "qwen3_5_moe_text": "qwen3_next",
 }
 
 #: Multimodal wrappers: the language model is read from ``text_config``; the vision encoder and
@@ -126,9 +149,20 @@ READS: dict[str, frozenset[str]] = {
     "ernie4_5_moe": frozenset(("moe_num_experts", "moe_intermediate_size", "moe_num_shared_experts", "moe_k",
                                "moe_layer_start_index", "moe_layer_end_index", "moe_layer_interval")),
     "llama4_text": frozenset(("num_local_experts", "interleave_moe_layer_step", "moe_layers",
-                              "intermediate_size_mlp", "attention_chunk_size", *_MOE)),
+                              "intermediate_size_mlp", "attention_chunk_size", "use_qk_norm", *_MOE)),
 }
 READS["deepseek_v3"] = READS["kimi_k2"] = READS["deepseek_v2"]
+READS["deepseek_v32"] = READS["deepseek_v2"] | {"index_topk", "index_n_heads", "index_head_dim"}
+READS["nemotron_h"] = frozenset(
+    ("hybrid_override_pattern", "mamba_num_heads", "mamba_head_dim", "ssm_state_size", "n_routed_experts",
+     "moe_intermediate_size", "n_shared_experts", "num_experts_per_tok", "mlp_bias")
+)
+READS["qwen3_next"] = READS["qwen3_moe"] | {
+    "linear_num_key_heads", "linear_num_value_heads", "linear_key_head_dim", "linear_value_head_dim",
+    "linear_conv_kernel_dim", "full_attention_interval",
+}
+for _alias, _layout in LAYOUT_OF.items():
+    READS[_alias] = READS[_layout]
 assert set(READS) == set(ARCHITECTURES)
 
 #: Transformers fills fields a config.json omits from its config class's defaults; Gemma 3
@@ -143,7 +177,10 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
         "tie_word_embeddings": True,
         "sliding_window": 4096,
         "sliding_window_pattern": 6,
+        "num_attention_heads": 8,
     },
+    # Llama4TextConfig: attention_chunk_size=8192 (src/transformers/models/llama4/configuration_llama4.py)
+    "llama4_text": {"attention_chunk_size": 8192},
 }
 
 _MAX_CONFIG_CHARS = 2_000_000
@@ -187,7 +224,50 @@ class MoESpec:
     expert_bias: bool  # gpt-oss: biases on gate_up and down projections of every expert
     shared_expert_gate: bool  # Qwen2-MoE's sigmoid gate of width hidden on the shared expert
     router_bias_fp32: bool = False  # DeepSeek-V3 / GLM / ERNIE keep e_score_correction_bias in float32
+    expert_gated: bool = True  # False: experts are up → act → down (Nemotron-H's relu² experts)
     shared_experts_as_one: bool = True  # the shared width is one MLP (False: not used)
+
+
+@dataclass(frozen=True)
+class SSMSpec:
+    """A Mamba2 mixer or a Gated DeltaNet (linear attention) mixer, in one notation.
+
+    Mamba2 (Nemotron-H): ``num_heads`` × ``head_dim`` = the inner width, ``state_size`` = N,
+    ``n_groups`` = G.  Gated DeltaNet (Qwen3-Next, Qwen3.5): ``num_heads`` = value heads,
+    ``head_dim`` = value head dim, ``n_groups`` = key heads, ``state_size`` = key head dim.  Both
+    keep a conv state of (conv_kernel − 1) × conv_dim and a recurrent state of num_heads ×
+    head_dim × state_size per sequence (vllm mamba_utils.py ``mamba2_state_shape`` /
+    ``gated_delta_net_state_shape``), conv_dim = num_heads·head_dim + 2·n_groups·state_size.
+    """
+
+    kind: str  # "mamba2" or "gdn"
+    num_heads: int
+    head_dim: int
+    state_size: int
+    n_groups: int
+    conv_kernel: int
+    conv_bias: bool
+    proj_bias: bool
+    ssm_dtype: str  # dtype of the recurrent state in vLLM's cache ("" = the model dtype)
+
+    @property
+    def inner(self) -> int:
+        return self.num_heads * self.head_dim
+
+    @property
+    def conv_dim(self) -> int:
+        return self.inner + 2 * self.n_groups * self.state_size
+
+
+@dataclass(frozen=True)
+class IndexerSpec:
+    """DeepSeek sparse attention's lightning indexer (DeepSeek-V3.2, GLM-5): per layer wq_b
+    (n_heads·head_dim × q_lora_rank), wk (head_dim × hidden), k_norm (LayerNorm head_dim),
+    weights_proj (n_heads × hidden); it caches one fp8 key of head_dim + an fp32 scale per token."""
+
+    n_heads: int
+    head_dim: int
+    topk: int
 
 
 @dataclass(frozen=True)
@@ -244,10 +324,21 @@ class ModelSpec:
     qk_norm_full: bool = False  # q/k norms over the whole projection (OLMo 2, MiniMax-M2), not per head
     post_norms_only: bool = False  # OLMo 2: norms after attention and MLP, none before
     parallel_block: bool = False  # phi: one LayerNorm feeds attention and MLP in parallel
+    final_norm: bool = True  # OPT with do_layer_norm_before false (OPT-350m) has no final LayerNorm
+    qk_norm_replicated: bool = False  # vLLM OLMo 2: q_norm / k_norm whole on every TP rank
     layer_chunks: tuple[int | None, ...] = ()  # per layer: chunked-attention chunk (Llama 4), () = none
     vision_not_counted: bool = False  # a multimodal wrapper whose vision encoder is left out
     checkpoint_dtype: str = ""  # torch_dtype as stored, when vLLM serves another (float32 → 16-bit)
     estimate: bool = False  # read as a Llama-like decoder on request: every figure is an estimate
+    #: per layer: "attention", "mamba2", "gdn" or "none" (a layer that is only a feed-forward
+    #: block, Nemotron-H's "-" and "E"); () = every layer attention
+    layer_mixers: tuple[str, ...] = ()
+    #: per layer: whether it has a feed-forward block (Nemotron-H's "M" and "*" blocks have none)
+    layer_ffn: tuple[bool, ...] = ()
+    ssm: SSMSpec | None = None
+    indexer: IndexerSpec | None = None
+    gated_attention: bool = False  # Qwen3-Next: q_proj also produces an output gate (2 × heads × head_dim)
+    max_model_len_limit: int = 0  # what vLLM derives from the config (rope scaling); 0 = max_position_embeddings
     assumptions: tuple[str, ...] = field(default=())
 
     @property
@@ -256,7 +347,32 @@ class ModelSpec:
 
     @property
     def has_sliding_window(self) -> bool:
-        return any(w is not None for w in self.layer_windows)
+        return any(w is not None for w in self.attention_windows)
+
+    def mixer(self, layer: int) -> str:
+        return self.layer_mixers[layer] if self.layer_mixers else "attention"
+
+    def has_ffn(self, layer: int) -> bool:
+        return self.layer_ffn[layer] if self.layer_ffn else True
+
+    @property
+    def attention_layers(self) -> tuple[int, ...]:
+        """Indices of the layers that keep a KV cache (all of them for a plain transformer)."""
+        return tuple(i for i in range(self.num_layers) if self.mixer(i) == "attention")
+
+    @property
+    def attention_windows(self) -> tuple[int | None, ...]:
+        """Sliding window of each attention layer (None = full)."""
+        return tuple(self.layer_windows[i] for i in self.attention_layers)
+
+    @property
+    def ssm_layers(self) -> tuple[int, ...]:
+        return tuple(i for i in range(self.num_layers) if self.mixer(i) in ("mamba2", "gdn"))
+
+    @property
+    def max_len(self) -> int:
+        """The longest max_model_len vLLM accepts without VLLM_ALLOW_LONG_MAX_MODEL_LEN."""
+        return self.max_model_len_limit or self.max_position_embeddings
 
 
 # ---------------------------------------------------------------- field readers
@@ -372,8 +488,13 @@ def spec_from_config(config: Any, model_id: str = "custom", assume_llama_like: b
         cfg = {**cfg, **{k: defaults[k] for k in missing}}
         assumptions.append(f"{', '.join(missing)} not given: {model_type} defaults of Transformers' config class")
 
+    if isinstance(config.get("vision_config"), dict) and not vision:
+        vision = True
+        assumptions.append(
+            f"{model_type[:40]}: the vision encoder and projector are not counted in parameters or memory"
+        )
     estimate = False
-    reader = model_type
+    reader = LAYOUT_OF.get(model_type, model_type)
     if reader not in ARCHITECTURES:
         shown = repr(model_type[:40]) if model_type else "(none)"
         if not assume_llama_like:
@@ -408,11 +529,11 @@ def spec_from_config(config: Any, model_id: str = "custom", assume_llama_like: b
     kv_heads = _int(cfg, "num_key_value_heads", default=heads)
     if heads % kv_heads:
         raise CalcError("num_key_value_heads", f"{kv_heads} does not divide num_attention_heads {heads}")
-    is_mla = reader in ("deepseek_v2", "deepseek_v3", "kimi_k2")
-    if "head_dim" in cfg and cfg["head_dim"] is not None:
-        head_dim = _int(cfg, "head_dim")
-    elif is_mla:
+    is_mla = reader in ("deepseek_v2", "deepseek_v3", "kimi_k2", "deepseek_v32")
+    if is_mla:
         head_dim = _int(cfg, "v_head_dim")  # MLA: the per-head widths are the qk_*/v_head_dim fields
+    elif "head_dim" in cfg and cfg["head_dim"] is not None:
+        head_dim = _int(cfg, "head_dim")
     else:
         if hidden % heads:
             raise CalcError(
@@ -435,6 +556,8 @@ def spec_from_config(config: Any, model_id: str = "custom", assume_llama_like: b
             )
     elif reader == "llama4_text":
         inter = _int(cfg, "intermediate_size_mlp")
+    elif reader == "qwen3_next" and moe is not None and not moe.moe_layers.count(False):
+        inter = _int(cfg, "intermediate_size", default=moe.expert_intermediate_size)  # unused: every layer MoE
     else:
         inter = _int(cfg, "intermediate_size", default=moe.expert_intermediate_size if moe else None)
     qkv_bias, o_bias, mlp_bias = _biases(cfg, reader)
@@ -456,7 +579,17 @@ def spec_from_config(config: Any, model_id: str = "custom", assume_llama_like: b
             f"{mtp_key} = {_show(cfg.get(mtp_key)).split(' ')[0]}: the checkpoint's multi-token-prediction "
             "layers are not served by default and are not counted"
         )
-    tie_default = gemma or reader in ("opt", "starcoder2")
+    # PreTrainedConfig's default is tied; LlamaConfig and most others set False explicitly, while
+    # SmolLM3Config and Ernie4_5_MoeConfig leave it (tied), and OPT / StarCoder2 / Gemma set True
+    tie_default = gemma or reader in ("opt", "starcoder2", "smollm3", "ernie4_5_moe")
+    if reader == "ernie4_5_moe" and _bool(cfg, "use_bias", False):
+        raise CalcError("use_bias", "ERNIE-4.5 MoE with biases (on every expert and lm_head) is not modelled")
+    mixers, ffn = _layer_kinds(cfg, reader, layers)
+    ssm = _ssm(cfg, reader)
+    if reader == "nemotron_h":
+        qk_norm = False
+    if reader == "qwen3_next":
+        qk_norm = True
     spec = ModelSpec(
         model_id=model_id,
         model_type=model_type or "unknown",
@@ -474,13 +607,13 @@ def spec_from_config(config: Any, model_id: str = "custom", assume_llama_like: b
         qkv_bias=qkv_bias,
         o_bias=o_bias,
         qk_norm=qk_norm,
-        norms_per_layer=4 if gemma else 1 if reader == "phi" else 2,
+        norms_per_layer=4 if gemma else 1 if reader in ("phi", "nemotron_h") else 2,
         attention_sinks=reader == "gpt_oss",
         mla=mla,
         moe=moe,
         quant=_quant(cfg.get("quantization_config")),
         mtp_layers=_int(cfg, "num_nextn_predict_layers", default=0, minimum=0) if mla else 0,
-        mlp_gated=not classic,
+        mlp_gated=not classic and reader != "nemotron_h",
         mlp_bias=mlp_bias,
         norm_bias=classic,
         lm_head_bias=reader == "phi",
@@ -488,13 +621,127 @@ def spec_from_config(config: Any, model_id: str = "custom", assume_llama_like: b
         qk_norm_full=reader in ("olmo2", "minimax_m2"),
         post_norms_only=reader == "olmo2",
         parallel_block=reader == "phi",
+        final_norm=not (reader == "opt" and not _bool(cfg, "do_layer_norm_before", True)),
+        qk_norm_replicated=reader == "olmo2",
         layer_chunks=_layer_chunks(cfg, layers) if reader == "llama4_text" else (),
         vision_not_counted=vision,
         checkpoint_dtype=stored,
         estimate=estimate,
+        layer_mixers=mixers,
+        layer_ffn=ffn,
+        ssm=ssm,
+        indexer=_indexer(cfg) if reader == "deepseek_v32" else None,
+        gated_attention=reader == "qwen3_next" and _bool(cfg, "attn_output_gate", True),
+        max_model_len_limit=_derived_max_len(cfg, model_type, max_pos),
         assumptions=tuple(assumptions),
     )
     return spec
+
+
+def _layer_kinds(cfg: dict[str, Any], reader: str, layers: int) -> tuple[tuple[str, ...], tuple[bool, ...]]:
+    """Per layer (mixer, has a feed-forward block) for the hybrid families; ((), ()) otherwise.
+
+    Nemotron-H ``hybrid_override_pattern``: "M" Mamba2, "*" attention, "-" MLP, "E" MoE, one per
+    block (Transformers ``NemotronHBlock``: the mixer is one of the four).  Qwen3-Next / Qwen3.5:
+    ``layer_types`` ("linear_attention" = Gated DeltaNet, "full_attention"), else full attention
+    every ``full_attention_interval`` layers (Transformers Qwen3NextConfig: ``"linear_attention"
+    if bool((i + 1) % full_attention_interval) else "full_attention"``); every layer has an FFN.
+    """
+    if reader == "nemotron_h":
+        pattern = cfg.get("hybrid_override_pattern")
+        if not isinstance(pattern, str) or len(pattern) != layers or set(pattern) - set("M*-E"):
+            raise CalcError(
+                "hybrid_override_pattern", f"must be a string of {layers} characters from M, *, - and E"
+            )
+        kinds = {"M": "mamba2", "*": "attention", "-": "none", "E": "none"}
+        return tuple(kinds[c] for c in pattern), tuple(c in "-E" for c in pattern)
+    if reader == "qwen3_next":
+        types = cfg.get("layer_types")
+        if types is None:
+            interval = _int(cfg, "full_attention_interval", default=4)
+            types = ["linear_attention" if (i + 1) % interval else "full_attention" for i in range(layers)]
+        if not isinstance(types, list) or len(types) != layers or set(types) - {"linear_attention", "full_attention"}:
+            raise CalcError("layer_types", f"must be a list of {layers} 'linear_attention' / 'full_attention'")
+        return tuple("gdn" if t == "linear_attention" else "attention" for t in types), (True,) * layers
+    return (), ()
+
+
+def _ssm(cfg: dict[str, Any], reader: str) -> SSMSpec | None:
+    """The state-space / linear-attention mixer of Nemotron-H (Mamba2) and Qwen3-Next / 3.5 (GDN).
+
+    Recurrent-state dtype in vLLM's cache: ``mamba_ssm_cache_dtype`` / ``mamba_ssm_dtype`` from
+    the config when given; Nemotron-H defaults to float32 (vllm models/config.py
+    ``NemotronHForCausalLMConfig``: "Only float32 is known to have no accuracy issues").
+    """
+    raw = cfg.get("mamba_ssm_cache_dtype", cfg.get("mamba_ssm_dtype"))
+    dtype = "" if raw is None else dtypes.normalize(raw, "mamba_ssm_cache_dtype")
+    if reader == "nemotron_h":
+        heads = _int(cfg, "mamba_num_heads")
+        return SSMSpec(
+            kind="mamba2",
+            num_heads=heads,
+            head_dim=_int(cfg, "mamba_head_dim"),
+            state_size=_int(cfg, "ssm_state_size"),
+            n_groups=_int(cfg, "n_groups", default=1),
+            conv_kernel=_int(cfg, "conv_kernel", default=4),
+            conv_bias=_bool(cfg, "use_conv_bias", True),
+            proj_bias=_bool(cfg, "use_bias", False),
+            ssm_dtype=dtype or "float32",
+        )
+    if reader == "qwen3_next":
+        return SSMSpec(
+            kind="gdn",
+            num_heads=_int(cfg, "linear_num_value_heads"),
+            head_dim=_int(cfg, "linear_value_head_dim"),
+            state_size=_int(cfg, "linear_key_head_dim"),
+            n_groups=_int(cfg, "linear_num_key_heads"),
+            conv_kernel=_int(cfg, "linear_conv_kernel_dim", default=4),
+            conv_bias=False,
+            proj_bias=False,
+            ssm_dtype=dtype,
+        )
+    return None
+
+
+def _indexer(cfg: dict[str, Any]) -> IndexerSpec:
+    return IndexerSpec(
+        n_heads=_int(cfg, "index_n_heads"), head_dim=_int(cfg, "index_head_dim"), topk=_int(cfg, "index_topk")
+    )
+
+
+#: keys vLLM reads for the model's length limit (vllm/config/model.py ``_get_and_verify_max_len``)
+_LENGTH_KEYS = (
+    "max_position_embeddings", "n_positions", "max_seq_len", "seq_length", "model_max_length",
+    "max_target_positions", "max_sequence_length", "max_seq_length", "seq_len",
+)
+
+
+def _derived_max_len(cfg: dict[str, Any], model_type: str, max_pos: int) -> int:
+    """The max_model_len vLLM derives: the smallest length key (``model_max_length`` wins when
+    set), times the RoPE scaling factor for every rope type but su / longrope / llama3 (yarn
+    starting from ``original_max_position_embeddings``); never scaled for Gemma 3; longrope
+    defaults to ``original_max_position_embeddings``."""
+    lengths = [cfg[k] for k in _LENGTH_KEYS if isinstance(cfg.get(k), int) and not isinstance(cfg.get(k), bool)]
+    derived = min(lengths) if lengths else max_pos
+    if isinstance(cfg.get("model_max_length"), int) and not isinstance(cfg.get("model_max_length"), bool):
+        derived = cfg["model_max_length"]
+    rope = cfg.get("rope_scaling") or cfg.get("rope_parameters")
+    if isinstance(rope, dict) and "gemma3" not in model_type:
+        kind = rope.get("rope_type", rope.get("type"))
+        if kind == "longrope":
+            orig = cfg.get("original_max_position_embeddings", rope.get("original_max_position_embeddings"))
+            if isinstance(orig, int) and not isinstance(orig, bool) and orig > 0:
+                return min(orig, 1 << 31)
+        elif kind not in ("su", "llama3", None):
+            factor = rope.get("factor", 1.0)
+            if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor <= 1e4:
+                raise CalcError("rope_scaling.factor", f"must be a positive number, got {_show(factor)}")
+            if kind == "yarn":
+                orig = rope.get("original_max_position_embeddings", derived)
+                if isinstance(orig, int) and not isinstance(orig, bool) and orig > 0:
+                    derived = orig
+            derived = int(derived * factor)
+    return max(1, min(derived, 1 << 31))
 
 
 def _unmodelled_keys(cfg: dict[str, Any], reads: frozenset[str]) -> list[tuple[str, str]]:
@@ -593,7 +840,29 @@ def _mla(cfg: dict[str, Any]) -> MLASpec:
 
 def _moe(cfg: dict[str, Any], reader: str, layers: int, hidden: int) -> MoESpec | None:
     """The MoE layout of each family, from the keys its Transformers config class defines."""
-    if reader in ("deepseek_v2", "deepseek_v3", "kimi_k2", "glm4_moe"):
+    if reader == "nemotron_h":
+        # NemotronHMoE: router (n_routed_experts × hidden) + float32 e_score_correction_bias,
+        # experts and shared expert are relu² MLPs (up_proj, down_proj), "E" blocks only
+        experts = _opt_int(cfg, "n_routed_experts")
+        if experts is None:
+            return None
+        pattern = cfg.get("hybrid_override_pattern")
+        if not isinstance(pattern, str) or len(pattern) != layers:
+            raise CalcError("hybrid_override_pattern", f"must be a string of {layers} characters")
+        return MoESpec(
+            num_experts=experts,
+            experts_per_token=_bounded_topk(cfg, "num_experts_per_tok", experts),
+            expert_intermediate_size=_int(cfg, "moe_intermediate_size"),
+            shared_intermediate_size=_int(cfg, "moe_shared_expert_intermediate_size", default=0, minimum=0)
+            * _int(cfg, "n_shared_experts", default=1, minimum=0),
+            moe_layers=tuple(c == "E" for c in pattern),
+            router_bias=True,
+            expert_bias=False,
+            shared_expert_gate=False,
+            router_bias_fp32=True,
+            expert_gated=False,
+        )
+    if reader in ("deepseek_v2", "deepseek_v3", "kimi_k2", "glm4_moe", "deepseek_v32"):
         experts = _opt_int(cfg, "n_routed_experts")
         if experts is None:
             return None
@@ -631,7 +900,9 @@ def _moe(cfg: dict[str, Any], reader: str, layers: int, hidden: int) -> MoESpec 
             shared_expert_gate=False,
             router_bias_fp32=minimax,
         )
-    if reader in ("qwen3_moe", "qwen2_moe"):
+    if reader in ("qwen3_moe", "qwen2_moe", "qwen3_next"):
+        if reader == "qwen3_next" and not cfg.get("num_experts"):
+            return None  # Qwen3.5 dense
         experts = _int(cfg, "num_experts")
         step = _int(cfg, "decoder_sparse_step", default=1)
         dense_only = cfg.get("mlp_only_layers") or []
@@ -656,7 +927,7 @@ def _moe(cfg: dict[str, Any], reader: str, layers: int, hidden: int) -> MoESpec 
         # one MLP of moe_intermediate_size × moe_num_shared_experts; moe_use_aux_free adds a float32
         # e_score_correction_bias (Ernie4_5_MoeStatics).
         experts = _int(cfg, "moe_num_experts")
-        start = _int(cfg, "moe_layer_start_index", default=0, minimum=0)
+        start = _int(cfg, "moe_layer_start_index", default=1, minimum=0)  # Ernie4_5_MoeConfig default 1
         end = cfg.get("moe_layer_end_index", -1)
         if end == -1 or end is None:
             end = layers - 1
@@ -717,6 +988,8 @@ def _layer_windows(cfg: dict[str, Any], model_type: str, layers: int, assumption
     """
     window = _opt_int(cfg, "sliding_window")
     types = cfg.get("layer_types")
+    if model_type in ("qwen3_next", "nemotron_h"):
+        return (None,) * layers  # their attention layers are full attention
     if types is not None:
         if not isinstance(types, list) or len(types) != layers:
             raise CalcError("layer_types", f"must be a list of {layers} layer types")
@@ -736,6 +1009,17 @@ def _layer_windows(cfg: dict[str, Any], model_type: str, layers: int, assumption
         return tuple(out)
     if window is None or cfg.get("use_sliding_window") is False:
         return (None,) * layers
+    if model_type == "smollm3":
+        # SmolLM3Config: "sliding_attention" only where use_sliding_window and the layer has no RoPE
+        if not _bool(cfg, "use_sliding_window", False):
+            return (None,) * layers
+        flags = cfg.get("no_rope_layers")
+        if flags is None:
+            interval = _int(cfg, "no_rope_layer_interval", default=4)
+            flags = [int((i + 1) % interval != 0) for i in range(layers)]
+        if not isinstance(flags, list) or len(flags) != layers or any(f not in (0, 1) for f in flags):
+            raise CalcError("no_rope_layers", f"must be a list of {layers} zeros and ones")
+        return tuple(None if f else window for f in flags)
     if model_type == "gemma2":
         return tuple(window if i % 2 == 0 else None for i in range(layers))
     if model_type in ("gemma3", "gemma3_text"):
@@ -774,8 +1058,9 @@ def _quant(qc: Any) -> QuantSpec | None:
         skip = []
     skipped = tuple(str(s)[:200] for s in skip[:10_000])
     if method == "fp8":
-        # Fp8Config: ignored_layers / modules_to_not_convert, matched as names or substrings of names
-        ignore = tuple(("sub", name) for name in skipped)
+        # Fp8Config: ignored_layers / modules_to_not_convert, matched as whole module names
+        # (vllm quant_utils.is_layer_skipped without skip_with_substr)
+        ignore = tuple(("exact", name) for name in skipped)
         block = qc.get("weight_block_size")
         if block is not None:
             if (

@@ -11,6 +11,7 @@ vocabulary is padded to a multiple of 64 and split, KV heads are split or replic
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from calculators.errors import CalcError
 from calculators.models import ModelSpec
@@ -97,7 +98,8 @@ def tensor_groups(spec: ModelSpec, tp: int | None = None, include_mtp: bool = Tr
         out.append(TensorGroup("embed_positions", spec.learned_positions, h, 1, "embedding"))
     layer_count = spec.num_layers
     out += _decoder_layers(spec, t, [i for i in range(layer_count)], mtp=False)
-    out.append(TensorGroup("norm", h, 1, 2 if spec.norm_bias else 1, "norm"))
+    if spec.final_norm:
+        out.append(TensorGroup("norm", h, 1, 2 if spec.norm_bias else 1, "norm"))
     if not spec.tie_word_embeddings:
         out.append(TensorGroup("lm_head", vocab, h, 1, "lm_head", modules=("lm_head",)))
     if spec.lm_head_bias:  # phi: lm_head = Linear(hidden, vocab, bias=True)
@@ -118,15 +120,25 @@ def tensor_groups(spec: ModelSpec, tp: int | None = None, include_mtp: bool = Tr
 
 
 def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) -> list[TensorGroup]:
-    h, n = spec.hidden_size, len(layer_ids)
+    """The tensors of the decoder layers ``layer_ids`` (per GPU under TP ``t``).
+
+    Each layer has a mixer (attention, a Mamba2 / Gated DeltaNet mixer, or none) and/or a
+    feed-forward block (dense or MoE), as :meth:`ModelSpec.mixer` / :meth:`ModelSpec.has_ffn` say.
+    """
+    h = spec.hidden_size
     g: list[TensorGroup] = []
     moe = spec.moe
-    moe_ids = tuple(i for i in layer_ids if moe is not None and moe.moe_layers[i])
-    dense_ids = tuple(i for i in layer_ids if i not in moe_ids)
+    attn_ids = tuple(i for i in layer_ids if spec.mixer(i) == "attention")
+    ssm_ids = tuple(i for i in layer_ids if spec.mixer(i) in ("mamba2", "gdn"))
+    ffn_ids = tuple(i for i in layer_ids if spec.has_ffn(i))
+    moe_ids = tuple(i for i in ffn_ids if moe is not None and moe.moe_layers[i])
+    dense_ids = tuple(i for i in ffn_ids if i not in moe_ids)
     ffn = "feed_forward" if spec.model_type in ("llama4_text",) else "mlp"
-    shared = {"qwen2_moe": "shared_expert", "qwen3_moe": "shared_expert", "llama4_text": "shared_expert"}.get(
-        spec.model_type, "shared_experts"
-    )
+    shared = {
+        "qwen2_moe": "shared_expert", "qwen3_moe": "shared_expert", "llama4_text": "shared_expert",
+        "qwen3_next": "shared_expert", "qwen3_5_moe_text": "shared_expert",
+    }.get(spec.model_type, "shared_experts")
+    mixer_path = {"mamba2": "mixer", "gdn": "linear_attn"}.get(spec.ssm.kind if spec.ssm else "", "mixer")
 
     def modules_of(name: str) -> tuple[str, ...]:
         """"q_proj" → model.layers.{i}.self_attn.q_proj; "experts.gate_proj+up_proj" → two expert paths."""
@@ -134,18 +146,27 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
         parts = tail.split("+")
         where = {
             "": "self_attn", "mlp": ffn, "experts": f"{ffn}.experts.0", "shared_experts": f"{ffn}.{shared}",
+            "ssm": mixer_path, "indexer": "self_attn.indexer",
         }.get(head.split(".")[0] if head else "", head)
         return tuple(f"model.layers.{{i}}.{where}.{p}" for p in parts)
 
     def add(name: str, rows: int, cols: int, count: int, kind: str, **kw: bool) -> None:  # noqa: PLR0913
-        ids = moe_ids if name.startswith(("experts.", "shared_experts.", "router", "shared_expert_gate")) else (
-            dense_ids if name.startswith("mlp.") else tuple(layer_ids)
-        )
+        if name.startswith(("experts.", "shared_experts.", "router", "shared_expert_gate")):
+            ids = moe_ids
+        elif name.startswith("mlp."):
+            ids = dense_ids
+        elif name.startswith("ssm."):
+            ids = ssm_ids
+        elif name == "layernorms":
+            ids = tuple(layer_ids)
+        else:
+            ids = attn_ids
         mods = modules_of(name) if kind == "linear" else ()
         g.append(TensorGroup(name, rows, cols, count, kind, mtp=mtp, modules=mods, layers=ids, **kw))
 
     heads = spec.num_attention_heads // t
-    if spec.mla is not None:
+    n = len(attn_ids)
+    if spec.mla is not None and n:
         m = spec.mla
         qk = m.qk_nope_head_dim + m.qk_rope_head_dim
         if m.q_lora_rank:
@@ -164,10 +185,18 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
             add("kv_a_proj_with_mqa.bias", m.kv_lora_rank + m.qk_rope_head_dim, 1, n, "bias")
         if spec.o_bias:
             add("o_proj.bias", h, 1, n, "bias")
-    else:
+        if spec.indexer is not None:
+            # DeepSeek-V3.2 Indexer (replicated on every TP rank in vLLM): wq_b, wk, k_norm, weights_proj
+            ix = spec.indexer
+            add("indexer.wq_b", ix.n_heads * ix.head_dim, m.q_lora_rank or h, n, "linear")
+            add("indexer.wk", ix.head_dim, h, n, "linear")
+            add("indexer.k_norm", ix.head_dim, 1, 2 * n, "norm")
+            add("indexer.weights_proj", ix.n_heads, h, n, "projection")
+    elif n:
         hd = spec.head_dim
         kvh = spec.num_kv_heads if t == 1 else max(1, spec.num_kv_heads // t)
-        add("q_proj", heads * hd, h, n, "linear")
+        # Qwen3-Next's gated attention: q_proj also yields a sigmoid output gate of heads × head_dim
+        add("q_proj", heads * hd * (2 if spec.gated_attention else 1), h, n, "linear")
         add("k_proj+v_proj", kvh * hd, h, 2 * n, "linear")
         add("o_proj", h, heads * hd, n, "linear")
         if spec.qkv_bias:
@@ -176,23 +205,27 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
         if spec.o_bias:
             add("o_proj.bias", h, 1, n, "bias")
         if spec.qk_norm and spec.qk_norm_full:
-            # OLMo 2 / MiniMax-M2: RMSNorm over the whole q and k projections (sharded under TP)
-            add("q_norm", heads * hd, 1, n, "norm")
-            add("k_norm", kvh * hd, 1, n, "norm")
+            # OLMo 2 / MiniMax-M2: RMSNorm over the whole q and k projections (sharded under TP by
+            # MiniMax-M2; whole on every rank in vLLM's olmo2.py, which all-gathers q and k first)
+            whole = spec.qk_norm_replicated
+            add("q_norm", (spec.num_attention_heads if whole else heads) * hd, 1, n, "norm")
+            add("k_norm", (spec.num_kv_heads if whole else kvh) * hd, 1, n, "norm")
         elif spec.qk_norm:
             # per-head norms (Qwen3, Gemma 3, GLM); phi's qk_layernorm is a LayerNorm with a bias
             add("q_norm+k_norm", hd, 1, (4 if spec.norm_bias else 2) * n, "norm")
         if spec.attention_sinks:
             add("sinks", heads, 1, n, "sink")
-    add("layernorms", h, 1, spec.norms_per_layer * n * (2 if spec.norm_bias else 1), "norm")
+    if spec.ssm is not None and ssm_ids:
+        _ssm_tensors(spec, t, len(ssm_ids), add)
+    add("layernorms", h, 1, spec.norms_per_layer * len(layer_ids) * (2 if spec.norm_bias else 1), "norm")
 
     moe_n = len(moe_ids)
-    dense_n = n - moe_n
+    dense_n = len(dense_ids)
     inter = spec.intermediate_size // t if spec.intermediate_size % t == 0 else _ceil_div(spec.intermediate_size, t)
     if dense_n and spec.mlp_gated:
         add("mlp.gate_proj+up_proj", inter, h, 2 * dense_n, "linear")
         add("mlp.down_proj", h, inter, dense_n, "linear")
-    elif dense_n:  # fc1 → activation → fc2 (phi, GPT-NeoX, OPT, StarCoder2)
+    elif dense_n:  # fc1 → activation → fc2 (phi, GPT-NeoX, OPT, StarCoder2; Nemotron-H's up/down)
         add("mlp.fc1", inter, h, dense_n, "linear")
         add("mlp.fc2", h, inter, dense_n, "linear")
     if dense_n and spec.mlp_bias:
@@ -201,22 +234,59 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
     if moe is not None and moe_n:
         e = moe.num_experts
         ie = _ceil_div(moe.expert_intermediate_size, t)
+        up = 2 if moe.expert_gated else 1
         add("router", e, h, moe_n, "router")
         if moe.router_bias:
             # DeepSeek-V3's e_score_correction_bias is float32 (vLLM deepseek_v2.py); gpt-oss's router bias bf16
             add("router.bias", e, 1, moe_n, "bias", fp32=moe.router_bias_fp32)
-        add("experts.gate_proj+up_proj", ie, h, 2 * e * moe_n, "linear", routed=True, expert=True)
+        name = "experts.gate_proj+up_proj" if moe.expert_gated else "experts.up_proj"
+        add(name, ie, h, up * e * moe_n, "linear", routed=True, expert=True)
         add("experts.down_proj", h, ie, e * moe_n, "linear", routed=True, expert=True)
         if moe.expert_bias:
             add("experts.gate_up.bias", 2 * ie, 1, e * moe_n, "bias", routed=True, expert=True)
             add("experts.down.bias", h, 1, e * moe_n, "bias", routed=True, expert=True)
         if moe.shared_intermediate_size:
             si = _ceil_div(moe.shared_intermediate_size, t)
-            add("shared_experts.gate_proj+up_proj", si, h, 2 * moe_n, "linear", expert=True)
+            name = "shared_experts.gate_proj+up_proj" if moe.expert_gated else "shared_experts.up_proj"
+            add(name, si, h, up * moe_n, "linear", expert=True)
             add("shared_experts.down_proj", h, si, moe_n, "linear", expert=True)
         if moe.shared_expert_gate:
             add("shared_expert_gate", 1, h, moe_n, "router")
     return g
+
+
+def _ssm_tensors(spec: ModelSpec, t: int, n: int, add: Any) -> None:
+    """Mamba2 (Transformers ``NemotronHMamba2Mixer``): in_proj (hidden → 2·inner + 2·G·N + heads),
+    conv1d (conv_dim × kernel, + bias), dt_bias, A_log and D (heads), a gated RMSNorm over inner,
+    out_proj (inner → hidden).  Gated DeltaNet (``Qwen3NextGatedDeltaNet``): in_proj_qkvz
+    (hidden → 2·key_dim + 2·value_dim), in_proj_ba (hidden → 2·value heads), conv1d (conv_dim ×
+    kernel, no bias), dt_bias and A_log (value heads), RMSNormGated over one value head, out_proj."""
+    s = spec.ssm
+    assert s is not None
+    h = spec.hidden_size
+    heads = _ceil_div(s.num_heads, t)
+    inner = _ceil_div(s.inner, t)
+    groups = s.n_groups if t == 1 else s.n_groups + (0 if s.n_groups % t == 0 else t - s.n_groups % t)
+    conv = _ceil_div(s.inner + 2 * groups * s.state_size, t) if t > 1 else s.conv_dim
+    if s.kind == "mamba2":
+        add("ssm.in_proj", 2 * inner + conv - inner + heads, h, n, "linear")
+        if s.proj_bias:
+            add("ssm.in_proj.bias", 2 * inner + conv - inner + heads, 1, n, "bias")
+        add("ssm.conv1d", conv, s.conv_kernel, n, "projection")
+        if s.conv_bias:
+            add("ssm.conv1d.bias", conv, 1, n, "bias")
+        add("ssm.dt_bias+A_log+D", heads, 1, 3 * n, "norm")
+        add("ssm.norm", inner, 1, n, "norm")
+    else:
+        key = _ceil_div(s.n_groups * s.state_size, t)
+        add("ssm.in_proj_qkvz", 2 * key + 2 * inner, h, n, "linear")
+        add("ssm.in_proj_ba", 2 * heads, h, n, "linear")
+        add("ssm.conv1d", conv, s.conv_kernel, n, "projection")
+        add("ssm.dt_bias+A_log", heads, 1, 2 * n, "norm")
+        add("ssm.norm", s.head_dim, 1, n, "norm")
+    add("ssm.out_proj", h, inner, n, "linear")
+    if s.proj_bias:
+        add("ssm.out_proj.bias", h, 1, n, "bias")
 
 
 def count_params(spec: ModelSpec) -> ParamCounts:

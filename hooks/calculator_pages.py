@@ -204,13 +204,26 @@ def _render_input(calc: forms.Calculator, inp: forms.Input, value: Any, fid: str
     shown = "" if value is None else str(value)
     default = shown  # the page's default: the declaration's, or the marker's override
     common = f'id="{iid}" name="{_attr(inp.name)}" data-default="{_attr(default)}" {described}'
+    before = ""  # markup above the label (the model search box)
     if inp.kind in ("choice", "model"):
         options = inp.choices() if inp.choices else []
-        opts = "".join(
-            f'<option value="{_attr(v)}"{" selected" if v == shown else ""}>{html.escape(lbl)}</option>'
-            for v, lbl in options
-        )
-        control = f"<select {common}>{opts}</select>"
+
+        def opts(pairs: list[tuple[str, str]]) -> str:
+            return "".join(
+                f'<option value="{_attr(v)}"{" selected" if v == shown else ""}>{html.escape(lbl)}</option>'
+                for v, lbl in pairs
+            )
+
+        if inp.kind == "model":
+            # Presets grouped by family, with a search box that calculators.js reveals and wires up.
+            groups = "".join(
+                f'<optgroup label="{_attr(family)}">{opts(pairs)}</optgroup>'
+                for family, pairs in forms.model_groups(options)
+            )
+            before = _render_model_search(iid)
+            control = f"<select {common}>{groups}</select>"
+        else:
+            control = f"<select {common}>{opts(options)}</select>"
     elif inp.kind in ("int", "float"):
         step = _num(inp.step) if inp.step is not None else ("1" if inp.kind == "int" else "any")
         bounds = "".join(
@@ -235,10 +248,22 @@ def _render_input(calc: forms.Calculator, inp: forms.Input, value: Any, fid: str
     if inp.optional and inp.kind in ("int", "float"):
         help_text += " Leave empty for the default."
     return (
-        f'<div class="fn-calc__field" data-field="{_attr(inp.name)}">'
+        f'<div class="fn-calc__field" data-field="{_attr(inp.name)}">{before}'
         f'<label for="{iid}">{label}</label>{control}'
         f'<p class="fn-calc__help" id="{help_id}">{help_text}</p>'
         f'<p class="fn-calc__error" id="{err_id}" data-role="error" hidden></p></div>'
+    )
+
+
+def _render_model_search(iid: str) -> str:
+    """A search box over the model select; hidden until calculators.js makes it work (no ``name``: not an input)."""
+    sid = f"{iid}-search"
+    return (
+        f'<div class="fn-calc__search" data-role="model-search" hidden>'
+        f'<label for="{sid}">Search models <span class="fn-calc__unit">(name or family)</span></label>'
+        f'<input type="search" id="{sid}" aria-controls="{iid}" aria-describedby="{sid}-count" '
+        'placeholder="e.g. qwen3, gemma, mla" autocomplete="off" spellcheck="false">'
+        f'<p class="fn-calc__help" id="{sid}-count" data-role="model-count" aria-live="polite"></p></div>'
     )
 
 

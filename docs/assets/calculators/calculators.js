@@ -140,6 +140,7 @@ class Calculator {
     this.setupHf();
     this.setupDrop();
     this.restoreFromUrl();
+    this.searches = [...form.querySelectorAll("[data-role=model-search]")].map((box) => this.setupSearch(box));
   }
 
   field(name) {
@@ -334,6 +335,7 @@ class Calculator {
       else el.value = el.dataset.default ?? "";
     }
     this.fromUrl.clear();
+    for (const clear of this.searches) clear();
     this.clearErrors();
     this.clearNotice();
     this.markStale();
@@ -421,7 +423,45 @@ class Calculator {
     return null;
   }
 
-  // ---- model input: Hugging Face fetch, file drop
+  // ---- model input: search box, Hugging Face fetch, file drop
+
+  // The search box (no name: not an input of the calculator) hides the options of the grouped
+  // <select> whose "id family" text lacks one of its words; the selected option always stays.
+  // Enter picks the first match (when the selection is not one) and moves to the list.
+  setupSearch(box) {
+    const input = box.querySelector("input[type=search]");
+    const select = document.getElementById(input.getAttribute("aria-controls"));
+    const count = box.querySelector("[data-role=model-count]");
+    const options = [...select.options].map((o) => [o, `${o.value} ${o.text} ${o.parentElement.label || ""}`.toLowerCase()]);
+    let matches = [];
+    const filter = () => {
+      const words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+      matches = options.filter(([, text]) => words.every((w) => text.includes(w))).map(([o]) => o);
+      for (const [o] of options) o.hidden = !o.selected && !matches.includes(o);
+      for (const group of select.querySelectorAll("optgroup")) group.hidden = [...group.children].every((o) => o.hidden);
+      count.textContent = !words.length ? "" : matches.length
+        ? `${matches.length} of ${options.length} models match.`
+        : `No model matches; ${select.value} stays selected.`;
+    };
+    input.addEventListener("input", filter);
+    input.addEventListener("search", filter);
+    select.addEventListener("change", filter);
+    input.addEventListener("keydown", (e) => {
+      if (e.key !== "Enter") return;
+      e.preventDefault();
+      if (matches.length && !matches.some((o) => o.selected)) {
+        select.value = matches[0].value;
+        select.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+      select.focus();
+    });
+    box.hidden = false;
+    filter();
+    return () => {
+      input.value = "";
+      filter();
+    };
+  }
 
   setupHf() {
     const box = this.form.querySelector("[data-role=hf]");
