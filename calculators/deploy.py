@@ -24,7 +24,7 @@ from calculators.errors import CalcError
 from calculators.models import ModelSpec
 
 PORT = 8000
-DEFAULT_IMAGE = "vllm/vllm-openai:v0.29.0"
+DEFAULT_IMAGE = "vllm/vllm-openai:v0.33.0"
 GIB = 1 << 30
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
@@ -125,7 +125,7 @@ def serve_args(spec: ModelSpec, tp: int, max_model_len: int | None, gpu_memory_u
 
 
 def deployment(spec: ModelSpec, tp: int, replicas: int = 1, name: str | None = None, namespace: str = "default",
-               image: str = DEFAULT_IMAGE, max_model_len: int | None = None, gpu_memory_utilization: float = 0.9,
+               image: str = DEFAULT_IMAGE, max_model_len: int | None = None, gpu_memory_utilization: float = 0.92,
                kv_cache_dtype: str = "auto", weights_dtype: str = "auto", hf_secret: str = "hf-token",
                cache_gib: int | None = None, shm_gib: int = 16) -> Deployment:
     """The serve command and PVC + Deployment + Service YAML for ``replicas`` replicas of ``tp`` GPUs.

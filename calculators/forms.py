@@ -360,7 +360,7 @@ def _vllm(v: dict[str, Any]) -> dict[str, Any]:
         spec, gpu, tp=v["tp"], pp=v["pp"], gpu_memory_utilization=v["gpu-memory-utilization"],
         max_model_len=v["max-model-len"], kv_cache_dtype=v["kv-cache-dtype"], block_size=v["block-size"],
         max_num_batched_tokens=v["max-num-batched-tokens"], available_kv_cache_gib=v["available-kv-cache-gib"],
-        weights_dtype=v["weights-dtype"],
+        weights_dtype=v["weights-dtype"], vllm_version=v["vllm-version"], mamba_mode=v["mamba-cache-mode"],
     )
     parts = [
         ("Weights", f.weights_bytes_per_gpu),
@@ -396,7 +396,10 @@ def _vllm(v: dict[str, Any]) -> dict[str, Any]:
         "advice": list(f.advice),
         "max_num_batched_tokens": f.max_num_batched_tokens,
         "serve_command": f.serve_command,
-        "vllm_version": "0.29.0",
+        "vllm_version": f.vllm_version,
+        "gpu_memory_utilization": f.gpu_memory_utilization,
+        "mamba_cache_mode": f.mamba_cache_mode,
+        "ssm_state_bytes_per_sequence": memory.ssm_state_bytes_per_sequence(spec, v["tp"]),
         "assumptions": _assumptions(spec),
         "chart_svg": charts.stacked_bar(parts, title="One GPU's memory as vLLM splits it", total=f.gpu_memory_bytes),
     }
@@ -429,10 +432,12 @@ _VLLM_INPUTS = (
     TP,
     Input("pp", "Pipeline-parallel stages", "int", 1, minimum=1, maximum=1024, step=1,
           help="vLLM --pipeline-parallel-size."),
-    Input("gpu-memory-utilization", "GPU memory utilization", "float", 0.9, minimum=0.01, maximum=1.0, step=0.01,
-          help="Fraction of each GPU's memory vLLM may use (--gpu-memory-utilization)."),
+    Input("gpu-memory-utilization", "GPU memory utilization", "float", None, minimum=0.01, maximum=1.0, step=0.01,
+          optional=True, help="Fraction of each GPU's memory vLLM may use (--gpu-memory-utilization); empty = "
+          "the version's default (0.92 since v0.25, 0.9 before)."),
     Input("max-model-len", "Max model length", "int", None, unit="tokens", minimum=1, maximum=1 << 31, step=1,
-          optional=True, help="Longest request (prompt + output); empty = the model's max_position_embeddings."),
+          optional=True, help="Longest request (prompt + output); empty = what vLLM derives from config.json "
+          "(max_position_embeddings × RoPE scaling)."),
     KV_DTYPE,
     Input("block-size", "Block size", "int", None, unit="tokens", minimum=1, maximum=1 << 16, step=1, optional=True,
           help="Tokens per KV block; empty = vLLM's default (16; 64 or 128 for MLA backends)."),
@@ -442,6 +447,12 @@ _VLLM_INPUTS = (
           maximum=100_000, optional=True,
           help="The 'Available KV cache memory' vLLM logged; when given, replaces the estimate."),
     WEIGHTS_DTYPE,
+    Input("vllm-version", "vLLM version", "choice", vllm.DEFAULT_VLLM_VERSION, choices=lambda: [
+        (v, v) for v in vllm.SUPPORTED_VERSIONS], help="Release whose defaults and formulas to follow."),
+    Input("mamba-cache-mode", "Mamba cache mode", "choice", "auto",
+          choices=lambda: [(m, m) for m in ("auto", "none", "align", "all")],
+          help="Hybrid Mamba / linear-attention models: vLLM's --mamba-cache-mode; auto = the version's default "
+          "(prefix caching on since v0.28: all for Mamba2, align for Gated DeltaNet)."),
 )
 
 CALCULATORS: dict[str, Calculator] = {
@@ -790,8 +801,8 @@ CALCULATORS.update({
                    help="Plan used when --tp or --replicas is empty (default chat)."),
              Input("max-model-len", "Max model length", "int", None, unit="tokens", minimum=1, maximum=1 << 31,
                    step=1, optional=True, help="vLLM --max-model-len; empty = the model's."),
-             Input("gpu-memory-utilization", "GPU memory utilization", "float", 0.9, minimum=0.01, maximum=1.0,
-                   step=0.01, help="vLLM --gpu-memory-utilization."),
+             Input("gpu-memory-utilization", "GPU memory utilization", "float", 0.92, minimum=0.01, maximum=1.0,
+                   step=0.01, help="vLLM --gpu-memory-utilization (vLLM 0.33's default: 0.92)."),
              KV_DTYPE, _R_WEIGHTS,
              Input("name", "Name", "text", None, optional=True,
                    help="Kubernetes name (DNS-1123); empty = from the model id."),

@@ -98,6 +98,8 @@ SHAPE_KEYS: dict[str, str] = {
     ),
     "attention_chunk_size": "chunked local attention",
     **dict.fromkeys(("index_topk", "index_n_heads", "index_head_dim"), "a DeepSeek sparse-attention indexer"),
+    **dict.fromkeys(("indexer_types", "index_topk_freq", "index_topk_pattern"), "indexers shared between layers"),
+    "mlp_layer_types": "per-layer feed-forward types",
     **dict.fromkeys(
         ("num_local_experts", "num_experts", "n_routed_experts", "moe_num_experts", "moe_intermediate_size",
          "n_shared_experts", "moe_k", "moe_layer_start_index", "moe_layer_end_index", "moe_layer_interval",
@@ -249,6 +251,7 @@ class SSMSpec:
     conv_bias: bool
     proj_bias: bool
     ssm_dtype: str  # dtype of the recurrent state in vLLM's cache ("" = the model dtype)
+    chunk_size: int = 0  # Mamba2 scan chunk (config chunk_size / mamba_chunk_size): vLLM's "all" mode aligns to it
 
     @property
     def inner(self) -> int:
@@ -649,7 +652,7 @@ def _layer_kinds(cfg: dict[str, Any], reader: str, layers: int) -> tuple[tuple[s
     """
     if reader == "nemotron_h":
         pattern = cfg.get("hybrid_override_pattern")
-        if not isinstance(pattern, str) or len(pattern) != layers or set(pattern) - set("M*-E"):
+        if not isinstance(pattern, str) or len(pattern) != layers or any(c not in "M*-E" for c in pattern):
             raise CalcError(
                 "hybrid_override_pattern", f"must be a string of {layers} characters from M, *, - and E"
             )
@@ -660,7 +663,11 @@ def _layer_kinds(cfg: dict[str, Any], reader: str, layers: int) -> tuple[tuple[s
         if types is None:
             interval = _int(cfg, "full_attention_interval", default=4)
             types = ["linear_attention" if (i + 1) % interval else "full_attention" for i in range(layers)]
-        if not isinstance(types, list) or len(types) != layers or set(types) - {"linear_attention", "full_attention"}:
+        if (
+            not isinstance(types, list)
+            or len(types) != layers
+            or any(t not in ("linear_attention", "full_attention") for t in types)
+        ):
             raise CalcError("layer_types", f"must be a list of {layers} 'linear_attention' / 'full_attention'")
         return tuple("gdn" if t == "linear_attention" else "attention" for t in types), (True,) * layers
     return (), ()
@@ -687,6 +694,7 @@ def _ssm(cfg: dict[str, Any], reader: str) -> SSMSpec | None:
             conv_bias=_bool(cfg, "use_conv_bias", True),
             proj_bias=_bool(cfg, "use_bias", False),
             ssm_dtype=dtype or "float32",
+            chunk_size=_int(cfg, "chunk_size", default=_int(cfg, "mamba_chunk_size", default=256)),
         )
     if reader == "qwen3_next":
         return SSMSpec(
@@ -1211,7 +1219,8 @@ def _compressed_tensors(qc: dict[str, Any]) -> QuantSpec:
                 "vLLM refuses it: Marlin kernels require group quantization or channelwise quantization",
             )
         if fmt not in ("pack-quantized", ""):
-            raise CalcError(f"{field}.format", f"{_show(fmt)}: weight-only int is modelled as pack-quantized")
+            where = f"{field}.format" if group.get("format") else "quantization_config.format"
+            raise CalcError(where, f"{_show(fmt)}: weight-only int is modelled as pack-quantized")
         group_size = -1 if strategy == "channel" else _int(w, "group_size")
         return QuantSpec(
             "wna16", bits, group_size, zero_point=not _bool(w, "symmetric", True),
@@ -1286,6 +1295,11 @@ def preset_record(model_id: str) -> dict[str, Any]:
             f"no bundled preset {model_id[:60]!r}; pass --config FILE or pick one of: {', '.join(preset_ids())}",
         )
     record: dict[str, Any] = json.loads(entry.read_text(encoding="utf-8"))
+    if "derived_from" in record:
+        # a preset built from a sibling's verbatim config plus sourced overrides (the record's note
+        # names the source of each); its result says so
+        base = preset_record(record["derived_from"])
+        record = {**record, "config": {**base["config"], **record["overrides"]}}
     return record
 
 
@@ -1310,4 +1324,11 @@ def load_preset(model_id: str) -> ModelSpec:
         note = f"architecture read from the bundled {sibling} config.json (same shapes; generation settings differ)"
         return replace(spec, assumptions=(note, *spec.assumptions))
     record = preset_record(model_id)
-    return spec_from_config(record["config"], record["id"])
+    spec = spec_from_config(record["config"], record["id"])
+    if "derived_from" in record:
+        note = (
+            f"config derived from the bundled {record['derived_from']} config.json with sourced overrides of "
+            f"{', '.join(sorted(record['overrides']))} (no verbatim copy of this model's config.json was available)"
+        )
+        spec = replace(spec, assumptions=(note, *spec.assumptions))
+    return spec

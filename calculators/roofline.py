@@ -632,7 +632,7 @@ def ttft(spec: ModelSpec, gpu: GPU, tp: int, batch: int, prompt_tokens: int, out
 
 def kv_max_batch(spec: ModelSpec, gpu: GPU, tp: int, prompt_tokens: int, output_tokens: int,
                  weights_dtype: str = "auto", kv_cache_dtype: str = "auto",
-                 gpu_memory_utilization: float = 0.9) -> tuple[int, bool]:
+                 gpu_memory_utilization: float = 0.92) -> tuple[int, bool]:
     """(largest batch whose KV cache fits, weights fit) from :func:`calculators.vllm.fit` with
     max_model_len = P + O: ⌊max_concurrency⌋ (vLLM's own figure), capped by max_num_seqs."""
     f = vllm.fit(spec, gpu, tp=tp, gpu_memory_utilization=gpu_memory_utilization,

@@ -1,7 +1,8 @@
 """vLLM's memory accounting: budget → available KV memory → blocks → tokens → concurrency.
 
-Follows the v1 engine of vLLM v0.29.0 (the release current on 2026-11-28); notes with the
-source lines quoted are in ``notes/vllm-accounting.md``.  The parts:
+Follows the v1 engine of vLLM v0.33.0 (the newest release on 2026-11-30; ``vllm_version`` picks
+older behaviour where a default or a formula changed); notes with the source lines quoted are in
+``notes/vllm-accounting.md``.  The parts:
 
 * budget (``Worker.determine_available_memory``): total GPU memory as the driver reports it
   (``torch.cuda.mem_get_info``) × ``gpu_memory_utilization`` − weights − peak activation of the
@@ -12,9 +13,12 @@ source lines quoted are in ``notes/vllm-accounting.md``.  The parts:
 * blocks (``vllm/v1/core/kv_cache_utils.py``): page = block_size × bytes per token per layer;
   layers are grouped into KV-cache groups (one group; or, for models mixing sliding-window and
   full attention, groups of ``group_size`` layers); num_blocks = ⌊available ÷ (page × group_size)⌋.
+* hybrid models: a Mamba2 / Gated DeltaNet layer keeps a fixed state per request; vLLM raises the
+  attention block size until one attention page holds a state page and pads the state page to it
+  (``Platform._align_hybrid_block_size``), then groups layers as above.
 * report: max concurrency = num_blocks ÷ Σ_groups blocks one max-length request needs;
-  "GPU KV cache size" = ⌊max_concurrency × max_model_len⌋ tokens (v0.29; releases v0.9–v0.28
-  printed num_blocks // groups × block_size, see :func:`kv_cache_tokens`).
+  "GPU KV cache size" = ⌊max_concurrency × max_model_len⌋ tokens (v0.24 and later; releases
+  v0.9–v0.23 printed num_blocks // groups × block_size, see :func:`kv_cache_tokens`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,10 @@ from calculators.models import ModelSpec
 from calculators.params import check_tp
 
 GIB = 1 << 30
+#: the release followed; older ones are chosen with ``vllm_version``
+DEFAULT_VLLM_VERSION = "0.33.0"
+#: releases whose differences are modelled (defaults and formulas that changed between them)
+SUPPORTED_VERSIONS = ("0.33.0", "0.28.0", "0.25.0", "0.24.0", "0.21.0", "0.16.0", "0.14.0", "0.9.0", "0.8.0")
 DEFAULT_BLOCK_SIZE = 16  # CacheConfig.block_size on CUDA
 #: block sizes the MLA backends force: FlashMLA (Hopper default) 64, CUTLASS MLA (Blackwell) 128
 MLA_BLOCK_SIZE_HOPPER = 64
@@ -49,10 +57,40 @@ CUDA_GRAPH_BYTES_DEFAULT = int(0.5 * GIB)
 
 @dataclass(frozen=True)
 class KVGroup:
-    """A KV-cache group: ``layers`` layers sharing one block table; ``window`` None = full."""
+    """A KV-cache group: ``layers`` layers sharing one block table.
+
+    ``kind`` "attention" (``window`` None = full attention, else a sliding window), "chunked"
+    (``window`` = the chunk of Llama 4's chunked local attention) or "mamba" (a fixed state).
+    """
 
     window: int | None
     layers: int
+    kind: str = "attention"
+
+
+def default_gpu_memory_utilization(version: tuple[int, int]) -> float:
+    """``CacheConfig.gpu_memory_utilization``: 0.92 (vllm/config/cache.py ``Field(default=0.92,
+    gt=0, le=1)``, seen in v0.25 and every later release read), 0.9 before."""
+    return 0.92 if version >= (0, 25) else 0.9
+
+
+def mamba_cache_mode(spec: ModelSpec, version: tuple[int, int], requested: str = "auto") -> str:
+    """How vLLM caches Mamba / linear-attention state: "none" (one state per request), "align"
+    (two) or "all" (one per block: prefix caching of states).
+
+    Prefix caching is on by default for hybrid models since v0.28 (PR #50991), which makes
+    ``MambaModelConfig.verify_and_update_config`` pick "all" for models that support Mamba prefix
+    caching (Nemotron-H's Mamba2) and "align" for the others (Gated DeltaNet); before, "none".
+    """
+    if requested != "auto":
+        if requested not in ("none", "align", "all"):
+            raise CalcError("mamba-cache-mode", f"must be auto, none, align or all, got {requested[:20]!r}")
+        if requested == "all" and (spec.ssm is None or spec.ssm.kind != "mamba2"):
+            return "align"  # vLLM falls back to align for models without Mamba prefix caching
+        return requested
+    if version < (0, 28):
+        return "none"
+    return "all" if spec.ssm is not None and spec.ssm.kind == "mamba2" else "align"
 
 
 @dataclass(frozen=True)
@@ -83,6 +121,9 @@ class VLLMFit:
     serve_command: str
     max_num_batched_tokens: int
     max_num_seqs: int
+    mamba_cache_mode: str = ""  # hybrid models: "none", "align" or "all"
+    vllm_version: str = DEFAULT_VLLM_VERSION
+    gpu_memory_utilization: float = 0.92
 
 
 def default_scheduler_limits(gpu: GPU) -> tuple[int, int]:
@@ -103,6 +144,8 @@ def default_block_size(spec: ModelSpec, gpu: GPU) -> int:
     """16 for ordinary attention; MLA backends: 128 on Blackwell (CUTLASS MLA), 64 elsewhere (FlashMLA)."""
     if spec.mla is None:
         return DEFAULT_BLOCK_SIZE
+    if spec.indexer is not None:  # "Setting kv cache block size to 64 for DEEPSEEK_V32_INDEXER backend"
+        return MLA_BLOCK_SIZE_HOPPER
     return MLA_BLOCK_SIZE_BLACKWELL if gpu.id in ("b200", "gb200") else MLA_BLOCK_SIZE_HOPPER
 
 
@@ -110,40 +153,82 @@ def kv_groups(spec: ModelSpec, pp: int = 1, hybrid: bool = True) -> tuple[tuple[
     """KV-cache groups of the busiest pipeline stage and the group size (layers per pool tensor).
 
     vLLM ``get_kv_cache_groups``: one group when every layer has the same spec (or the hybrid
-    manager is off, which makes sliding layers full); otherwise each layer type is cut into
-    groups of ``group_size`` = the smallest type's layer count (the largest when max < 1.5 × min).
+    manager is off, which makes sliding and chunked layers full); otherwise each layer type is
+    cut into groups of ``group_size`` = the smallest type's layer count (the largest when max <
+    1.5 × min).  Layer types: full attention, each sliding window, each chunk size, Mamba state.
     """
-    layers = list(spec.layer_windows[: -(-spec.num_layers // pp)])
-    if not hybrid:
-        layers = [None] * len(layers)
-    counts: dict[int | None, int] = {}
-    for w in layers:
-        counts[w] = counts.get(w, 0) + 1
+    counts: dict[tuple[str, int | None], int] = {}
+    for i in range(-(-spec.num_layers // pp)):
+        mixer = spec.mixer(i)
+        if mixer in ("mamba2", "gdn"):
+            key: tuple[str, int | None] = ("mamba", None)
+        elif mixer != "attention":
+            continue
+        elif not hybrid:
+            key = ("attention", None)
+        elif spec.layer_chunks and spec.layer_chunks[i] is not None:
+            key = ("chunked", spec.layer_chunks[i])
+        else:
+            key = ("attention", spec.layer_windows[i])
+        counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        raise CalcError("pp", "the first pipeline stage holds no attention or state layer")
     if len(counts) == 1:
-        ((w, n),) = counts.items()
-        return (KVGroup(w, n),), n
+        (((kind, w), n),) = counts.items()
+        return (KVGroup(w, n, kind),), n
     lo, hi = min(counts.values()), max(counts.values())
     size = hi if hi < 1.5 * lo else lo
+    order = {"attention": 0, "chunked": 1, "mamba": 2}
     groups: list[KVGroup] = []
-    for w, n in sorted(counts.items(), key=lambda kv: (kv[0] is not None, kv[0] or 0)):
-        groups += [KVGroup(w, size)] * (-(-n // size))
+    for (kind, w), n in sorted(counts.items(), key=lambda kv: (order[kv[0][0]], kv[0][1] is not None, kv[0][1] or 0)):
+        groups += [KVGroup(w, size, kind)] * (-(-n // size))
     return tuple(groups), size
 
 
-def blocks_per_request(groups: tuple[KVGroup, ...], max_model_len: int, block_size: int, mnbt: int) -> int:
+def blocks_per_request(
+    groups: tuple[KVGroup, ...], max_model_len: int, block_size: int, mnbt: int, mamba_mode: str = "none"
+) -> int:
     """Blocks one request of ``max_model_len`` tokens needs, summed over the KV-cache groups
     (``max_memory_usage_bytes`` ÷ page size per group).
 
     Full: ⌈L / block⌉.  Sliding window W: ⌈min(W − 1 + max_num_batched_tokens, L) / block⌉ + 1.
+    Chunked (chunk C): ⌈min(C + max_num_batched_tokens, L) / block⌉ (``ChunkedLocalAttentionSpec``).
+    Mamba state (``MambaSpec``): 1 ("none"), 2 ("align") or ⌈L / block⌉ ("all").
     """
     total = 0
     for group in groups:
-        if group.window is None:
+        if group.kind == "mamba":
+            total += {"none": 1, "align": 2}.get(mamba_mode, -(-max_model_len // block_size))
+        elif group.kind == "chunked" and group.window is not None:
+            total += -(-min(group.window + mnbt, max_model_len) // block_size)
+        elif group.window is None:
             total += -(-max_model_len // block_size)
         else:
             tokens = min(group.window - 1 + mnbt, max_model_len)
             total += -(-tokens // block_size) + 1
     return total
+
+
+def hybrid_block_size(spec: ModelSpec, attn_bytes_per_token: int, block_size: int, mode: str, tp: int) -> int:
+    """The attention block size vLLM sets so that one attention page holds a Mamba state page.
+
+    ``Platform._align_hybrid_block_size``: align = max(kernel block size, block_size); modes
+    "none"/"align": block = align · ⌈state page ÷ (align · attention bytes per token)⌉; mode "all":
+    chunk = lcm(mamba chunk size, align), block = chunk · ⌈⌈state page ÷ attention bytes per
+    token⌉ ÷ chunk⌉.  The block size only grows; the state page is padded to the attention page.
+    """
+    state = memory.ssm_state_bytes_per_layer(spec, tp)
+    if spec.ssm is None or state == 0:
+        return block_size
+    align = block_size
+    if mode == "all":
+        base = spec.ssm.chunk_size or align
+        chunk = base * align // math.gcd(base, align)
+        tokens_per_state = -(-state // attn_bytes_per_token)
+        need = chunk * -(-tokens_per_state // chunk)
+    else:
+        need = align * -(-state // (align * attn_bytes_per_token))
+    return max(block_size, need)
 
 
 def max_concurrency(
@@ -152,7 +237,8 @@ def max_concurrency(
     block_size: int,
     max_model_len: int,
     max_num_batched_tokens: int,
-    version: tuple[int, int] = (0, 29),
+    version: tuple[int, int] = (0, 33),
+    mamba_mode: str = "none",
 ) -> float:
     """The "Maximum concurrency for L tokens per request: X" figure.
 
@@ -161,7 +247,7 @@ def max_concurrency(
     """
     if version < (0, 9):
         return num_blocks * block_size / max_model_len
-    return num_blocks / blocks_per_request(groups, max_model_len, block_size, max_num_batched_tokens)
+    return num_blocks / blocks_per_request(groups, max_model_len, block_size, max_num_batched_tokens, mamba_mode)
 
 
 def kv_cache_tokens(
@@ -170,14 +256,15 @@ def kv_cache_tokens(
     block_size: int,
     max_model_len: int,
     max_concurrency: float,
-    version: tuple[int, int] = (0, 29),
+    version: tuple[int, int] = (0, 33),
 ) -> int:
     """The "GPU KV cache size: N tokens" figure vLLM logs.
 
-    v0.29 (after PRs #38364/#40694): ⌊max_concurrency × max_model_len⌋.  v0.9–v0.28:
+    After PRs #38364/#40694: ⌊max_concurrency × max_model_len⌋ — already so in v0.24.0 (a
+    Qwen3.6 log in tests/data/vllm_logs.toml), so from v0.24 here.  v0.9–v0.23:
     num_blocks // number of groups × block_size.  v0.7–v0.8 and v0: num_blocks × block_size.
     """
-    if version >= (0, 29):
+    if version >= (0, 24):
         return int(max_concurrency * max_model_len)
     if version >= (0, 9):
         return num_blocks // len(groups) * block_size
@@ -217,6 +304,8 @@ def rotary_cache_bytes(spec: ModelSpec) -> int:
 
 
 def parse_version(text: str) -> tuple[int, int]:
+    if not isinstance(text, str) or len(text) > 40:
+        raise CalcError("vllm-version", "expected a version like 0.33.0")
     parts = text.strip().lstrip("v").split(".")
     try:
         return int(parts[0]), int(parts[1])
@@ -235,7 +324,7 @@ def fit(
     gpu: GPU,
     tp: int = 1,
     pp: int = 1,
-    gpu_memory_utilization: float = 0.9,
+    gpu_memory_utilization: float | None = None,
     max_model_len: int | None = None,
     kv_cache_dtype: str = "auto",
     block_size: int | None = None,
@@ -245,19 +334,16 @@ def fit(
     weights_dtype: str = "auto",
     enforce_eager: bool = False,
     hybrid_kv_cache: bool = True,
-    vllm_version: str = "0.29.0",
+    vllm_version: str = DEFAULT_VLLM_VERSION,
+    mamba_mode: str = "auto",
 ) -> VLLMFit:
     """Predict vLLM's start-up memory report for ``spec`` on ``tp × pp`` GPUs of type ``gpu``."""
     check_tp(spec, tp)
     version = parse_version(vllm_version)
-    u = gpu_memory_utilization
+    u = default_gpu_memory_utilization(version) if gpu_memory_utilization is None else gpu_memory_utilization
     if isinstance(u, bool) or not isinstance(u, (int, float)) or not math.isfinite(u) or not 0 < u <= 1:
         raise CalcError("gpu-memory-utilization", f"must be a fraction in (0, 1], got {u!r}")
-    max_len = (
-        spec.max_position_embeddings
-        if max_model_len is None
-        else _positive_int("max-model-len", max_model_len, 1 << 31)
-    )
+    max_len = spec.max_len if max_model_len is None else _positive_int("max-model-len", max_model_len, 1 << 31)
     d_mnbt, d_seqs = default_scheduler_limits(gpu)
     mnbt = (
         d_mnbt
@@ -266,9 +352,16 @@ def fit(
     )
     seqs = d_seqs if max_num_seqs is None else _positive_int("max-num-seqs", max_num_seqs, 1 << 20)
     bs = default_block_size(spec, gpu) if block_size is None else _positive_int("block-size", block_size, 1 << 16)
+    if spec.ssm is not None and not hybrid_kv_cache:
+        raise CalcError(
+            "hybrid-kv-cache", "vLLM needs the hybrid KV cache manager for Mamba / linear-attention models"
+        )
+    mode = mamba_cache_mode(spec, version, mamba_mode) if spec.ssm is not None else "none"
     weights = memory.weights_memory(spec, weights_dtype, tp=tp, pp=pp)
     loaded = weights.bytes_per_gpu + rotary_cache_bytes(spec)
     per_layer = memory.kv_bytes_per_token_per_layer(spec, kv_cache_dtype, tp)
+    if spec.ssm is not None:
+        bs = hybrid_block_size(spec, per_layer, bs, mode, tp)
     page = bs * per_layer
     groups, group_size = kv_groups(spec, pp, hybrid_kv_cache)
 
@@ -286,11 +379,18 @@ def fit(
         available = requested - loaded - act - non_torch - graphs
 
     num_blocks = max(0, available // (page * group_size))
-    concurrency = max_concurrency(num_blocks, groups, bs, max_len, mnbt, version)
+    concurrency = max_concurrency(num_blocks, groups, bs, max_len, mnbt, version, mode)
     tokens = kv_cache_tokens(num_blocks, groups, bs, max_len, concurrency, version)
 
+    # The start-up check: one max_model_len request must fit.  It counts the layers one GPU holds
+    # (kv_cache_planning.py get_kv_cache_configs: groups projected onto each worker) — except
+    # v0.14–v0.15, which checked the whole model's layers against each GPU under pipeline
+    # parallelism (PR #29431's regression, vllm issue #32105, fixed by PR #33698).
+    whole_model = pp > 1 and (0, 14) <= version < (0, 16)
+    check_groups, check_size = kv_groups(spec, 1, hybrid_kv_cache) if whole_model else (groups, group_size)
+
     def needed_for(length: int) -> int:
-        return group_size * page * blocks_per_request(groups, length, bs, mnbt)
+        return check_size * page * blocks_per_request(check_groups, length, bs, mnbt, mode)
 
     needed = needed_for(max_len)
 
@@ -305,8 +405,22 @@ def fit(
             else:
                 hi = mid - 1
         est = lo
-    fits = available > 0 and needed <= available
+    too_long = max_len > spec.max_len
+    fits = available > 0 and needed <= available and not too_long
     advice = _advice(spec, gpu, tp, loaded, requested, available, needed, est, max_len, kv_cache_dtype, fits)
+    if too_long:
+        advice = (
+            f"vLLM refuses to start: max_model_len {max_len:,} is above the {spec.max_len:,} tokens it derives "
+            "from config.json (max_position_embeddings and RoPE scaling); lower --max-model-len, or set "
+            "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 at your own risk",
+            *(x for x in advice if not x.startswith("shorten")),
+        )
+    if whole_model and not fits and available > 0:
+        advice = (
+            *advice,
+            f"vLLM {version[0]}.{version[1]} checks the whole model's KV cache against each GPU under pipeline "
+            "parallelism (vllm issue #32105); v0.16 and later check each stage's own layers",
+        )
     return VLLMFit(
         gpu_memory_bytes=total,
         requested_bytes=requested,
@@ -316,7 +430,8 @@ def fit(
         cuda_graph_bytes=graphs,
         available_kv_cache_bytes=available,
         available_measured=available_kv_cache_gib is not None,
-        bytes_per_token_per_gpu=per_layer * -(-spec.num_layers // pp),
+        bytes_per_token_per_gpu=per_layer
+        * sum(1 for i in range(-(-spec.num_layers // pp)) if spec.mixer(i) == "attention"),
         block_size=bs,
         page_size_bytes=page,
         kv_groups=groups,
@@ -338,9 +453,13 @@ def fit(
             kv_cache_dtype=kv_cache_dtype,
             block_size=block_size,
             max_num_batched_tokens=max_num_batched_tokens,
+            default_utilization=default_gpu_memory_utilization(version),
         ),
         max_num_batched_tokens=mnbt,
         max_num_seqs=seqs,
+        mamba_cache_mode=mode if spec.ssm is not None else "",
+        vllm_version=vllm_version,
+        gpu_memory_utilization=u,
     )
 
 
@@ -387,10 +506,11 @@ def serve_command(
     tp: int = 1,
     pp: int = 1,
     max_model_len: int | None = None,
-    gpu_memory_utilization: float = 0.9,
+    gpu_memory_utilization: float = 0.92,
     kv_cache_dtype: str = "auto",
     block_size: int | None = None,
     max_num_batched_tokens: int | None = None,
+    default_utilization: float = 0.92,
 ) -> str:
     """The ``vllm serve`` command line for these settings (non-default flags only)."""
     parts = ["vllm", "serve", shlex.quote(model_id)]
@@ -400,7 +520,7 @@ def serve_command(
         parts += ["--pipeline-parallel-size", str(pp)]
     if max_model_len is not None:
         parts += ["--max-model-len", str(max_model_len)]
-    if gpu_memory_utilization != 0.9:
+    if gpu_memory_utilization != default_utilization:
         parts += ["--gpu-memory-utilization", f"{gpu_memory_utilization:g}"]
     if kv_cache_dtype != "auto":
         parts += ["--kv-cache-dtype", kv_cache_dtype]

@@ -36,7 +36,8 @@ def bundled_configs() -> list[tuple[str, Config]]:
     for entry in sorted(resources.files("calculators").joinpath("data", "models").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".json"):
             record = json.loads(entry.read_text(encoding="utf-8"))
-            out.append((entry.name, record["config"]))
+            if "config" in record:  # derived records hold overrides of a sibling's config, not a config
+                out.append((entry.name, record["config"]))
     return out
 
 
@@ -273,7 +274,8 @@ CONFIG_FIELDS = {"config", "model_type", "head_dim", "sliding_window", "layer_ty
                  "quantization_config.weight_block_size", "tp", "pp", "tokens", "weights-dtype", "kv-cache-dtype",
                  "quantization_config.config_groups", "quantization_config.quant_algo", "quantization_config.ignore",
                  "quantization_config.exclude_modules", "quantization_config.llm_int8_skip_modules",
-                 "text_config.model_type", "no_rope_layers", "attn_type_list", "qk_norm_type"}
+                 "text_config.model_type", "no_rope_layers", "attn_type_list", "qk_norm_type",
+                 "quantization_config.format"}
 
 
 def _spec_then_compute(cfg: Any) -> None:

@@ -235,8 +235,9 @@ def test_estimated_max_model_len_is_the_longest_that_fits(cfg: Config, gib: floa
     f = fit(s, available_kv_cache_gib=gib, max_model_len=max_len, block_size=bs, kv_cache_dtype=kvd)
     est = f.estimated_max_model_len
     assert 0 <= est <= max_len
-    assert f.fits == (est == max_len)
-    if est > 0:
+    # vLLM also refuses a max_model_len above what it derives from the config
+    assert f.fits == (est == max_len and max_len <= s.max_len)
+    if 0 < est <= s.max_len:
         at = fit(s, available_kv_cache_gib=gib, max_model_len=est, block_size=bs, kv_cache_dtype=kvd)
         assert at.fits and at.kv_cache_needed_bytes <= at.available_kv_cache_bytes
     if est < max_len:
@@ -256,5 +257,5 @@ def test_concurrency_consistent_with_blocks(cfg: Config, gib: float, max_len: in
         blocks_per_request = math.ceil(max_len / f.block_size)
         assert f.max_concurrency == f.num_gpu_blocks / blocks_per_request
         assert f.kv_cache_needed_bytes == blocks_per_request * f.page_size_bytes * s.num_layers
-    assert f.fits == (f.max_concurrency >= 1)
-    assert f.fits == (f.kv_cache_needed_bytes <= f.available_kv_cache_bytes)
+    assert f.fits == (f.max_concurrency >= 1 and f.max_model_len <= s.max_len)
+    assert f.fits == (f.kv_cache_needed_bytes <= f.available_kv_cache_bytes and f.max_model_len <= s.max_len)

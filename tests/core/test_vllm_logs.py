@@ -28,14 +28,15 @@ def _spec(entry: dict[str, Any]) -> ModelSpec | None:
 
 
 def _version(entry: dict[str, Any]) -> str:
-    # Every log here predates v0.29's change of the token report; an unknown version is read as
-    # the v0.9–v0.28 format, and v0-engine logs (no "GPU KV cache size" line) as v0.8.
+    # Logs without a printed version date from 2026-05 or earlier, before the token report became
+    # ⌊max_concurrency × max_model_len⌋ (already so in the v0.24.0 logs): read as the v0.9–v0.23
+    # format; v0-engine logs (no "GPU KV cache size" line) as v0.8.
     text = str(entry.get("vllm_version", "unknown"))
     if entry.get("engine") == "v0":
         return "0.8.0"
     if text[:1].isdigit():
         return text
-    return "0.28.0"
+    return "0.23.0"
 
 
 def _predict(entry: dict[str, Any], spec: ModelSpec, gib: float) -> vllm.VLLMFit:
@@ -50,6 +51,7 @@ def _predict(entry: dict[str, Any], spec: ModelSpec, gib: float) -> vllm.VLLMFit
         max_num_batched_tokens=entry.get("max_num_batched_tokens"),
         available_kv_cache_gib=gib,
         vllm_version=_version(entry),
+        mamba_mode=entry.get("mamba_cache_mode", "auto"),
     )
 
 
@@ -70,6 +72,8 @@ def test_log_reproduced(entry: dict[str, Any]) -> None:
     # With several GPUs every rank prints its own figure and the engine keeps the smallest block
     # count of all ranks (get_kv_cache_configs), so a logged count may sit below the printing
     # rank's prediction; ranks of one model differ by little, allow 2 %.
+    if "derived_block_size" in entry:  # hybrid models: the attention block vLLM aligns to the state page
+        assert low.block_size == high.block_size == entry["derived_block_size"]
     ranks = entry.get("tensor_parallel_size", 1) * entry.get("pipeline_parallel_size", 1)
     slack = 0.98 if ranks > 1 else 1.0
     for key in ("num_gpu_blocks", "kv_cache_tokens"):
@@ -86,6 +90,7 @@ def test_log_reproduced(entry: dict[str, Any]) -> None:
             low.max_model_len,
             low.max_num_batched_tokens,
             vllm.parse_version(_version(entry)),
+            low.mamba_cache_mode or "none",
         )
         if "num_gpu_blocks" in entry:
             assert round(conc, 2) == pytest.approx(entry["max_concurrency"], abs=0.0051)
