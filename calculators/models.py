@@ -769,12 +769,12 @@ def _biases(cfg: dict[str, Any], reader: str) -> tuple[bool, bool, bool]:
     """(q/k/v bias, o_proj bias, feed-forward bias) as each family's modelling code declares them.
 
     Llama-style ``attention_bias`` covers all four attention projections and ``mlp_bias`` the MLP;
-    Qwen2 and MiMo always have q/k/v biases and none on o_proj; GLM-4.5 ``attention_bias`` puts
+    Qwen2, Qwen2-MoE and MiMo always have q/k/v biases and none on o_proj; GLM-4.5 ``attention_bias`` puts
     biases on q/k/v only; gpt-oss has all four; phi, GPT-NeoX (``attention_bias``, default true),
     OPT (``enable_bias``, default true) and StarCoder2 (``use_bias``, default true) put biases on
     every projection; ERNIE-4.5 ``use_bias`` likewise.
     """
-    if reader in ("qwen2", "mimo"):
+    if reader in ("qwen2", "mimo", "qwen2_moe"):
         return True, False, False
     if reader == "gpt_oss":
         return True, True, False

@@ -260,6 +260,31 @@ def build_qwen3_moe(c: Config) -> Oracle:
     return Oracle(t, _full_kv(c, c["head_dim"]), top_k=c["num_experts_per_tok"], num_experts=e)
 
 
+def build_qwen2_moe(c: Config) -> Oracle:
+    """Qwen2MoeForCausalLM (src/transformers/models/qwen2_moe/modeling_qwen2_moe.py): Qwen2 attention
+    (q/k/v_proj bias=True, o_proj none); Qwen2MoeSparseMoeBlock where i ∉ mlp_only_layers and
+    (i + 1) % decoder_sparse_step == 0: gate Linear(H, E), experts Qwen2MoeMLP(moe_intermediate_size),
+    shared_expert Qwen2MoeMLP(shared_expert_intermediate_size), shared_expert_gate Linear(H, 1)."""
+    t: dict[str, Array] = {}
+    h, e = c["hidden_size"], c["num_experts"]
+    head_dim = h // c["num_attention_heads"]
+    for i in range(c["num_hidden_layers"]):
+        pre = f"model.layers.{i}."
+        _llama_attention(t, pre, c, head_dim, True, False)
+        if i not in c.get("mlp_only_layers", []) and (i + 1) % c.get("decoder_sparse_step", 1) == 0:
+            t[pre + "mlp.gate.weight"] = z(e, h)
+            for j in range(e):
+                _llama_mlp(t, pre + f"mlp.experts.{j}.", h, c["moe_intermediate_size"])
+            _llama_mlp(t, pre + "mlp.shared_expert.", h, c["shared_expert_intermediate_size"])
+            t[pre + "mlp.shared_expert_gate.weight"] = z(1, h)
+        else:
+            _llama_mlp(t, pre + "mlp.", h, c["intermediate_size"])
+        t[pre + "input_layernorm.weight"] = z(h)
+        t[pre + "post_attention_layernorm.weight"] = z(h)
+    _embed_and_head(t, c)
+    return Oracle(t, _full_kv(c, head_dim), top_k=c["num_experts_per_tok"], num_experts=e)
+
+
 def build_mixtral(c: Config) -> Oracle:
     """MixtralForCausalLM: block_sparse_moe.gate [E, H] and experts.{j}.w1/w3 [I, H], w2 [H, I]."""
     t: dict[str, Array] = {}
@@ -741,6 +766,10 @@ CONFIGS: dict[str, Config] = {
                   "num_key_value_heads": 2, "head_dim": 32, "intermediate_size": 96, "moe_intermediate_size": 24,
                   "num_experts": 8, "num_experts_per_tok": 2, "decoder_sparse_step": 2, "mlp_only_layers": [3],
                   "tie_word_embeddings": False, "use_sliding_window": False},
+    "qwen2_moe": {**BASE, "model_type": "qwen2_moe", "num_hidden_layers": 4, "num_attention_heads": 4,
+                  "num_key_value_heads": 2, "intermediate_size": 96, "moe_intermediate_size": 24, "num_experts": 6,
+                  "num_experts_per_tok": 2, "shared_expert_intermediate_size": 48, "decoder_sparse_step": 1,
+                  "mlp_only_layers": [0], "tie_word_embeddings": False, "use_sliding_window": False},
     "mixtral": {**BASE, "model_type": "mixtral", "num_hidden_layers": 2, "num_attention_heads": 8,
                 "num_key_value_heads": 2, "intermediate_size": 48, "num_local_experts": 4,
                 "num_experts_per_tok": 2, "sliding_window": None, "tie_word_embeddings": False},
@@ -850,7 +879,8 @@ CONFIGS: dict[str, Config] = {
 
 BUILDERS = {
     "llama": build_llama, "llama-bias-tied": build_llama, "mistral": build_mistral, "qwen2": build_qwen2,
-    "qwen3": build_qwen3, "qwen3_moe": build_qwen3_moe, "mixtral": build_mixtral, "gemma2": build_gemma2,
+    "qwen3": build_qwen3, "qwen3_moe": build_qwen3_moe, "qwen2_moe": build_qwen2_moe, "mixtral": build_mixtral,
+    "gemma2": build_gemma2,
     "gemma3_text-pattern": build_gemma3_text, "gemma3_text-layer_types": build_gemma3_text, "gemma3": build_gemma3,
     "deepseek_v2": build_deepseek, "deepseek_v3": build_deepseek, "gpt_oss": build_gpt_oss, "phi3": build_phi3,
     "phi": build_phi, "phi-qk_layernorm": build_phi, "gpt_neox": build_gpt_neox,

@@ -1,0 +1,300 @@
+"""The bundled model zoo: every model is either computed exactly or refused with a reason.
+
+* Exact totals: tests/data/components.toml holds the element counts of real checkpoints, summed
+  tensor by tensor from the per-tensor tables of gogongxt/python's model-inspector reports (URL per
+  entry), split into language model, multi-token-prediction layers, vision tower and quantization
+  scales.  The language-model part is what our parameter count must equal, to the unit.
+* Refusals: tests/data/refused/ holds real config.json files of architectures we do not model
+  (DeepSeek-V4, Gemma 4, Kimi Linear, MiMo-V2, GLM-5.2's shared indexers, MiniMax-M3); each must be
+  refused with a CalcError naming the model type or the key, never computed.
+* Fuzz: an unknown model_type, or a known one with a shape key its reader does not model, is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from calculators import forms, hardware, memory, models, params, vllm
+from calculators.errors import CalcError
+from tests.core.conftest import load_toml
+
+COMPONENTS: list[dict[str, Any]] = load_toml("components.toml")["model"]
+REFUSED_DIR = Path(__file__).resolve().parent.parent / "data" / "refused"
+
+#: components entries whose element total is not a parameter count of the served model
+NOT_COMPARABLE = {
+    "moonshotai/Kimi-K2.5": "int4 experts packed eight to an int32 element",
+    "Qwen/Qwen3-0.6B": "the checkpoint stores a copy of the tied lm_head (tie_word_embeddings true)",
+    "Qwen/Qwen3-Embedding-8B": "an embedding model (no lm_head), not bundled",
+    "local/gpt-oss-20b-bf16": "a local conversion without a Hugging Face id, not bundled",
+}
+
+
+def _bundled(model_id: str) -> bool:
+    return model_id in models.preset_ids()
+
+
+EXACT = [c for c in COMPONENTS if c["id"] not in NOT_COMPARABLE and _bundled(c["id"])]
+
+
+@pytest.mark.parametrize("ref", EXACT, ids=[c["id"] for c in EXACT])
+def test_language_model_elements_exact(ref: dict[str, Any]) -> None:
+    """Our total = the checkpoint's elements − MTP layers − vision tower − quantization scales."""
+    assert ref["total_elements"] - ref["mtp_elements"] - ref["vision_elements"] - ref["scale_elements"] == (
+        ref["language_model_elements"]
+    )
+    assert params.count_params(models.load_preset(ref["id"])).total == ref["language_model_elements"]
+
+
+def test_exact_counts_cover_the_new_families() -> None:
+    types = {models.load_preset(c["id"]).model_type for c in EXACT}
+    for family in ("qwen3_next", "qwen3_5_text", "qwen3_5_moe_text", "glm_moe_dsa", "deepseek_v32", "minimax_m2",
+                   "qwen3_vl_text"):
+        assert family in types, family
+
+
+# ---------------------------------------------------------------- every accepted type is tested
+
+
+def _oracle_types() -> set[str]:
+    from tests.core import test_oracle
+
+    out = set()
+    for cfg in test_oracle.CONFIGS.values():
+        inner = cfg.get("text_config")
+        out.add(inner.get("model_type") if isinstance(inner, dict) and inner.get("model_type") else cfg["model_type"])
+        out.add(cfg["model_type"])
+    return out
+
+
+def _published_types() -> set[str]:
+    """Model types of bundled presets checked against a published total (models.toml) or the
+    component counts above."""
+    from tests.core import test_params
+
+    ids = {c["id"] for c in EXACT} | {test_params.SAME_SHAPES.get(m["id"], m["id"]) for m in test_params.REFS.values()}
+    return {models.load_preset(i).model_type for i in ids if _bundled(i)}
+
+
+def test_every_accepted_model_type_is_tested() -> None:
+    """A model_type the readers accept is covered by the numpy oracle or by a published count; a
+    type read with another's layout (models.LAYOUT_OF) is covered when that layout is."""
+    covered = _oracle_types() | _published_types()
+    covered |= {alias for alias, layout in models.LAYOUT_OF.items() if layout in covered}
+    missing = sorted(set(models.ARCHITECTURES) - covered)
+    assert not missing, f"accepted but never checked against an independent count: {missing}"
+
+
+def test_every_bundled_model_answers() -> None:
+    """params, kv, memory and vllm give a result for every bundled model (none is refused)."""
+    for model_id in models.preset_ids():
+        for calc in ("params", "kv", "memory", "vllm"):
+            out = forms.run(calc, {"model": model_id})
+            assert out["model"] == model_id
+            assert out.get("estimate") is False
+
+
+def test_zoo_size_and_sources() -> None:
+    ids = models.preset_ids()
+    assert len(ids) >= 60
+    for model_id in ids:
+        record = models.preset_record(model_id)
+        assert record["source"] and record["retrieved"], model_id
+        assert isinstance(record["config"], dict)
+
+
+# ---------------------------------------------------------------- refusals
+
+
+REFUSED = sorted(REFUSED_DIR.glob("*.json"))
+
+
+@pytest.mark.parametrize("path", REFUSED, ids=[p.stem for p in REFUSED])
+def test_real_configs_of_unmodelled_architectures_are_refused(path: Path) -> None:
+    record = json.loads(path.read_text(encoding="utf-8"))
+    assert record["source"]
+    cfg = record["config"]
+    with pytest.raises(CalcError) as err:
+        models.spec_from_config(cfg, record["id"])
+    field = err.value.field
+    inner = cfg.get("text_config") if isinstance(cfg.get("text_config"), dict) else {}
+    assert field in ("model_type", "text_config.model_type") or field in cfg or field in inner, field
+
+
+def test_refusal_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from calculators import cli
+
+    path = REFUSED_DIR / "deepseek-ai--DeepSeek-V4-Flash.json"
+    config = path.parent / "v4-config.json"
+    try:
+        config.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8"))["config"]), encoding="utf-8")
+        assert cli.main(["params", "--config", str(config)]) == 2
+    finally:
+        config.unlink()
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --model_type:") and "deepseek_v4" in err[0]
+
+
+BASE = {
+    "model_type": "llama", "hidden_size": 64, "num_hidden_layers": 4, "num_attention_heads": 4,
+    "num_key_value_heads": 2, "intermediate_size": 128, "vocab_size": 512, "torch_dtype": "bfloat16",
+}
+
+
+def test_fuzz_unknown_model_types_are_refused() -> None:
+    rng = random.Random(9)
+    alphabet = "abcdefghijklmnopqrstuvwxyz_0123456789"
+    for _ in range(300):
+        name = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 24)))
+        if name in models.ARCHITECTURES or name in models.WRAPPERS or name == "llama4":
+            continue
+        with pytest.raises(CalcError) as err:
+            models.spec_from_config({**BASE, "model_type": name})
+        assert err.value.field == "model_type" and name[:40] in err.value.message
+        # on request: a Llama-like reading, marked as an estimate
+        spec = models.spec_from_config({**BASE, "model_type": name}, assume_llama_like=True)
+        assert spec.estimate and spec.assumptions[0].startswith("ESTIMATE")
+
+
+def test_fuzz_unmodelled_shape_keys_are_refused() -> None:
+    """Each reader refuses every active shape key it does not read, naming it."""
+    rng = random.Random(10)
+    values: list[Any] = [1, 2, 64, True, "M*M*", [0, 1], {"a": 1}]
+    for reader, reads in models.READS.items():
+        if reader in ("llama4_text", "nemotron_h"):
+            continue  # their base config below is not theirs; covered by their own configs
+        unread = [k for k in models.SHAPE_KEYS if k not in reads]
+        for key in rng.sample(unread, min(12, len(unread))):
+            cfg = {**BASE, "model_type": reader, key: rng.choice(values)}
+            with pytest.raises(CalcError) as err:
+                models.spec_from_config(cfg)
+            assert err.value.field == key, (reader, key, err.value)
+
+
+@pytest.mark.parametrize("key", ["hybrid_override_pattern", "attention_chunk_size", "index_topk", "layers_block_type",
+                                 "linear_num_value_heads", "moe_num_experts"])
+def test_llama_with_foreign_keys_is_refused(key: str) -> None:
+    with pytest.raises(CalcError, match=key):
+        models.spec_from_config({**BASE, key: 8})
+
+
+def test_layer_types_beyond_attention_are_refused() -> None:
+    cfg = {**BASE, "model_type": "qwen3", "head_dim": 16, "layer_types": ["linear_attention"] * 4}
+    with pytest.raises(CalcError) as err:
+        models.spec_from_config(cfg)
+    assert err.value.field == "layer_types"
+
+
+def test_page_marks_estimates() -> None:
+    text = json.dumps({**BASE, "model_type": "brand_new"})
+    out = forms.run_safely("params", {"config-json": text})
+    assert not out["ok"] and out["field"] == "model_type"
+    out = forms.run_safely("params", {"config-json": text, "assume-llama-like": "true"})
+    assert out["ok"] and out["result"]["estimate"] is True
+
+
+# ---------------------------------------------------------------- the seed's model
+
+
+def test_kimi_k2_thinking_weights_match_the_published_checkpoint() -> None:
+    """594 GB published (https://www.banandre.com/blog/2025-11/trillion-parameter-ai-on-your-desktop-
+    the-kimi-k2-thinking-revolution-hits-local-hardware: 'weighs in at 594GB'; decimal GB): INT4
+    routed experts (0.5 B + a bf16 scale per 32 weights) and everything else in bf16."""
+    spec = models.load_preset("moonshotai/Kimi-K2-Thinking")
+    total = memory.weights_memory(spec).bytes_total
+    assert abs(total / 1e9 - 594) < 1.0
+    assert spec.max_len == 262_144  # "Context Length 256K"
+
+
+def test_kimi_k2_thinking_on_8_h200_gets_a_verdict() -> None:
+    out = forms.run("vllm", {"model": "moonshotai/Kimi-K2-Thinking", "gpu": "h200", "tp": 8})
+    assert isinstance(out["fits"], bool)
+    assert 8 * out["weights_gib_per_gpu"] > 550  # 553.4 GiB of weights (+ replicated pieces)
+    assert "--tensor-parallel-size 8" in out["serve_command"]
+    assert any("derived from the bundled moonshotai/Kimi-K2-Instruct" in a for a in out["assumptions"])
+
+
+def test_float32_configs_are_served_in_16_bits() -> None:
+    """vllm/config/model.py _resolve_auto_dtype: a float32 checkpoint runs in bf16 (fp16 without bf16)."""
+    spec32 = models.spec_from_config({**BASE, "torch_dtype": "float32"})
+    spec16 = models.spec_from_config(BASE)
+    assert spec32.dtype == "bfloat16" and spec32.checkpoint_dtype == "float32"
+    assert memory.weights_memory(spec32).bytes_total == memory.weights_memory(spec16).bytes_total
+    assert memory.kv_bytes_per_token(spec32) == memory.kv_bytes_per_token(spec16)
+
+
+# ---------------------------------------------------------------- vLLM behaviour by version
+
+
+def test_pipeline_parallel_check_by_version() -> None:
+    """v0.14–v0.15 checked the whole model's KV against each GPU under PP (vllm issue #32105:
+    "71.16 GiB is the required total KV cache for 202,752 tokens, not a single GPU"); later
+    releases check each stage's layers (PR #33698)."""
+    spec = models.load_preset("meta-llama/Llama-3.1-8B-Instruct")
+    gpu = hardware.custom_gpu(80.0)
+    one_stage = vllm.fit(spec, gpu, pp=2, max_model_len=131072, available_kv_cache_gib=10.0)
+    old = vllm.fit(spec, gpu, pp=2, max_model_len=131072, available_kv_cache_gib=10.0, vllm_version="0.14.0")
+    # 131,072 tokens × 16 layers × 131,072 B = 8 GiB per stage; 16 GiB for the whole model
+    assert one_stage.fits and one_stage.kv_cache_needed_bytes == 8 * vllm.GIB
+    assert not old.fits and old.kv_cache_needed_bytes == 16 * vllm.GIB
+
+
+def test_default_utilization_by_version() -> None:
+    spec = models.load_preset("meta-llama/Llama-3.1-8B-Instruct")
+    gpu = hardware.get_gpu("h100-sxm")
+    assert vllm.fit(spec, gpu).gpu_memory_utilization == 0.92
+    assert vllm.fit(spec, gpu, vllm_version="0.24.0").gpu_memory_utilization == 0.9
+    # the command carries the utilisation only when it differs from that release's default
+    assert "--gpu-memory-utilization" not in vllm.fit(spec, gpu).serve_command
+    assert "--gpu-memory-utilization 0.9" in vllm.fit(spec, gpu, gpu_memory_utilization=0.9).serve_command
+
+
+def test_max_model_len_above_the_derived_limit_is_refused() -> None:
+    spec = models.load_preset("meta-llama/Llama-3.1-8B-Instruct")
+    f = vllm.fit(spec, hardware.get_gpu("h200"), max_model_len=262_144)
+    assert not f.fits and "VLLM_ALLOW_LONG_MAX_MODEL_LEN" in f.advice[0]
+
+
+def test_derived_max_model_len_uses_rope_scaling() -> None:
+    """yarn: original_max_position_embeddings × factor (DeepSeek-V3: 4096 × 40 = 163,840);
+    llama3 rope type is not scaled (Llama 3.1: 131,072)."""
+    assert models.load_preset("deepseek-ai/DeepSeek-V3").max_len == 163_840
+    assert models.load_preset("meta-llama/Llama-3.1-8B-Instruct").max_len == 131_072
+    cfg = {**BASE, "max_position_embeddings": 32768,
+           "rope_scaling": {"type": "yarn", "factor": 4.0, "original_max_position_embeddings": 32768}}
+    assert models.spec_from_config(cfg).max_len == 131_072
+
+
+def test_llama4_chunked_attention_groups() -> None:
+    """Llama 4 (48 layers, NoPE every 4th): 12 full + 36 chunked layers → group size 12, one full
+    group and three chunked groups; a chunked group needs ⌈min(8192 + max_num_batched_tokens, L) /
+    block⌉ blocks per request (ChunkedLocalAttentionSpec.max_memory_usage_bytes)."""
+    cfg = {"model_type": "llama4_text", "hidden_size": 256, "num_hidden_layers": 48, "num_attention_heads": 8,
+           "num_key_value_heads": 2, "head_dim": 32, "intermediate_size": 64, "intermediate_size_mlp": 128,
+           "num_local_experts": 4, "num_experts_per_tok": 1, "interleave_moe_layer_step": 1, "vocab_size": 512,
+           "attention_chunk_size": 8192, "use_qk_norm": True}
+    spec = models.spec_from_config(cfg)
+    groups, size = vllm.kv_groups(spec)
+    assert size == 12
+    assert [(g.kind, g.window) for g in groups] == [("attention", None)] + [("chunked", 8192)] * 3
+    need = vllm.blocks_per_request(groups, 131072, 16, 8192)
+    assert need == 131072 // 16 + 3 * ((8192 + 8192) // 16)
+
+
+def test_nemotron_h_state_and_block_alignment() -> None:
+    """Nemotron-3-Nano (config in calculators/data/models): Mamba2 state per layer = conv 3 ×
+    (64·64 + 2·8·128) × 2 B + recurrent 64 × 64 × 128 × 4 B (float32, its mamba_ssm_cache_dtype)
+    = 36,864 + 2,097,152 = 2,134,016 B; attention per token per layer 2 × 2 × 128 × 2 B = 1024 B.
+    Mode "all" (v0.28+ prefix caching, Mamba2): chunk lcm(128, 16) = 128, block = 128 ×
+    ⌈⌈2,134,016 / 1024⌉ / 128⌉ = 128 × 17 = 2176 tokens (Platform._align_hybrid_block_size)."""
+    spec = models.load_preset("nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16")
+    assert len(spec.attention_layers) == 6 and len(spec.ssm_layers) == 23
+    assert memory.ssm_state_bytes_per_layer(spec) == 2_134_016
+    f = vllm.fit(spec, hardware.get_gpu("h100-sxm"), max_model_len=32768, available_kv_cache_gib=20.0)
+    assert f.mamba_cache_mode == "all" and f.block_size == 2176
+    assert f.kv_cache_tokens > 0 and f.max_concurrency > 0
