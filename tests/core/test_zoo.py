@@ -64,11 +64,12 @@ def test_exact_counts_cover_the_new_families() -> None:
 def _oracle_types() -> set[str]:
     from tests.core import test_oracle
 
-    out = set()
+    out: set[str] = set()
     for cfg in test_oracle.CONFIGS.values():
         inner = cfg.get("text_config")
-        out.add(inner.get("model_type") if isinstance(inner, dict) and inner.get("model_type") else cfg["model_type"])
-        out.add(cfg["model_type"])
+        if isinstance(inner, dict) and inner.get("model_type"):
+            out.add(str(inner["model_type"]))
+        out.add(str(cfg["model_type"]))
     return out
 
 
