@@ -11,6 +11,7 @@ or Python values), validates them against the declaration and returns a JSON-rea
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -226,19 +227,37 @@ def resolve_model(values: Mapping[str, Any]) -> models.ModelSpec:
         return models.load_config_text(text, assume_llama_like=bool(values.get("assume-llama-like")))
     path = values.get("config")
     if path:
+        # a checkpoint folder or its config.json; a ModelOpt hf_quant_config.json beside it is read too
+        # (vLLM get_config: "ModelOpt 0.29.0 and before saves the quantization config in a separate
+        # hf_quant_config.json")
+        path = str(path)
         try:
-            with open(path, encoding="utf-8") as fh:
-                content = fh.read(MAX_CONFIG_CHARS + 1)
-        except OSError as exc:
-            raise CalcError("config", f"cannot read {str(path)[:80]}: {exc.strerror or exc}") from None
-        except UnicodeDecodeError:
-            raise CalcError("config", f"{str(path)[:80]} is not UTF-8 text") from None
+            if os.path.isdir(path):
+                path = os.path.join(path, "config.json")
+            sibling = os.path.join(os.path.dirname(path), "hf_quant_config.json")
+            quant = _read_text(sibling) if os.path.isfile(sibling) else None
         except ValueError:  # e.g. a NUL byte in the path
-            raise CalcError("config", f"{str(path)[:80]!r} is not a usable file path") from None
+            raise CalcError("config", f"{path[:80]!r} is not a usable file path") from None
         return models.load_config_text(
-            content, model_id=_id_from_path(str(path)), assume_llama_like=bool(values.get("assume-llama-like"))
+            _read_text(path), model_id=_id_from_path(path), assume_llama_like=bool(values.get("assume-llama-like")),
+            hf_quant_config=quant,
         )
     return models.load_preset(values["model"])
+
+
+def _read_text(path: str) -> str:
+    """A regular UTF-8 file of at most MAX_CONFIG_CHARS characters (never a FIFO or a device)."""
+    try:
+        if not os.path.isfile(path):
+            raise CalcError("config", f"{path[:80]} is not a regular file")
+        with open(path, encoding="utf-8") as fh:
+            return fh.read(MAX_CONFIG_CHARS + 1)
+    except OSError as exc:
+        raise CalcError("config", f"cannot read {path[:80]}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise CalcError("config", f"{path[:80]} is not UTF-8 text") from None
+    except ValueError:  # e.g. a NUL byte in the path
+        raise CalcError("config", f"{path[:80]!r} is not a usable file path") from None
 
 
 def _id_from_path(path: str) -> str:

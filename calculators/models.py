@@ -436,8 +436,11 @@ def _show(value: Any) -> str:
 # ---------------------------------------------------------------- parsing
 
 
-def load_config_text(text: str, model_id: str = "pasted config.json", assume_llama_like: bool = False) -> ModelSpec:
-    """Parse ``config.json`` text (as pasted or uploaded by a user)."""
+def load_config_text(
+    text: str, model_id: str = "pasted config.json", assume_llama_like: bool = False, hf_quant_config: str | None = None
+) -> ModelSpec:
+    """Parse ``config.json`` text (as pasted or uploaded by a user), with the text of a ModelOpt
+    ``hf_quant_config.json`` found beside it (used when config.json has no quantization_config)."""
     if not isinstance(text, str):
         raise CalcError("config", "expected the text of a config.json")
     if len(text) > _MAX_CONFIG_CHARS:
@@ -446,6 +449,12 @@ def load_config_text(text: str, model_id: str = "pasted config.json", assume_lla
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise CalcError("config", f"not valid JSON: {str(exc)[:120]}") from None
+    if hf_quant_config is not None and isinstance(data, dict) and "quantization_config" not in data:
+        try:
+            quant = json.loads(hf_quant_config)
+        except (ValueError, RecursionError) as exc:
+            raise CalcError("hf_quant_config.json", f"not valid JSON: {str(exc)[:120]}") from None
+        data = {**data, "quantization_config": quant}
     return spec_from_config(data, model_id, assume_llama_like)
 
 

@@ -290,6 +290,24 @@ def _groups(spec: ModelSpec, tp: int) -> tuple[params.TensorGroup, ...]:
     return params.tensor_groups(spec, tp=tp, include_mtp=False)
 
 
+def check_modelled(spec: ModelSpec) -> None:
+    """The step model covers full, sliding-window and MLA attention.  Mamba / linear-attention
+    state updates, DeepSeek sparse attention's top-k selection and Llama 4's chunked attention
+    are not modelled: refuse rather than time them as dense attention."""
+    what = (
+        "state-space / linear-attention layers" if spec.ssm is not None
+        else "DeepSeek sparse attention" if spec.indexer is not None
+        else "chunked attention" if any(c is not None for c in spec.layer_chunks)
+        else ""
+    )
+    if what:
+        raise CalcError(
+            "model",
+            f"{spec.model_type}: the roofline step model does not cover {what} yet; memory, KV cache and "
+            "vLLM's start-up figures are exact for it (the memory and vllm calculators)",
+        )
+
+
 def causal_pairs(prior: float, new: float, window: int | None = None) -> float:
     """(query, key) pairs when ``new`` tokens follow ``prior`` cached ones under a causal mask.
 
@@ -321,6 +339,7 @@ def attention_cost(spec: ModelSpec, tp: int, sequences: float, prior: float, new
     tokens up-projected (2 · prior · h · (qk_nope + v) · kv_lora_rank) and plain attention with
     qk = nope + rope and v widths.
     """
+    check_modelled(spec)
     per_layer = memory.kv_bytes_per_token_per_layer(spec, kv_cache_dtype, tp)
     h = spec.num_attention_heads // tp
     flops = 0.0

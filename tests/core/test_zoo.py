@@ -62,6 +62,7 @@ def test_exact_counts_cover_the_new_families() -> None:
 
 
 def _oracle_types() -> set[str]:
+    pytest.importorskip("numpy")  # the oracle is numpy (not in Pyodide's npm package)
     from tests.core import test_oracle
 
     out: set[str] = set()
@@ -127,16 +128,13 @@ def test_real_configs_of_unmodelled_architectures_are_refused(path: Path) -> Non
     assert field in ("model_type", "text_config.model_type") or field in cfg or field in inner, field
 
 
-def test_refusal_on_the_command_line(capsys: pytest.CaptureFixture[str]) -> None:
+def test_refusal_on_the_command_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     from calculators import cli
 
     path = REFUSED_DIR / "deepseek-ai--DeepSeek-V4-Flash.json"
-    config = path.parent / "v4-config.json"
-    try:
-        config.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8"))["config"]), encoding="utf-8")
-        assert cli.main(["params", "--config", str(config)]) == 2
-    finally:
-        config.unlink()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(json.loads(path.read_text(encoding="utf-8"))["config"]), encoding="utf-8")
+    assert cli.main(["params", "--config", str(config)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: --model_type:") and "deepseek_v4" in err[0]
 
@@ -299,3 +297,52 @@ def test_nemotron_h_state_and_block_alignment() -> None:
     f = vllm.fit(spec, hardware.get_gpu("h100-sxm"), max_model_len=32768, available_kv_cache_gib=20.0)
     assert f.mamba_cache_mode == "all" and f.block_size == 2176
     assert f.kv_cache_tokens > 0 and f.max_concurrency > 0
+
+
+# ---------------------------------------------------------------- quantisation formats as vLLM reads them
+
+
+def _llama8b() -> dict[str, Any]:
+    return dict(models.preset_record("meta-llama/Llama-3.1-8B-Instruct")["config"])
+
+
+def test_modelopt_hf_quant_config_beside_config(tmp_path: Path) -> None:
+    """A checkpoint folder with config.json and a ModelOpt hf_quant_config.json (the pre-0.31 layout
+    vLLM still reads): FP8 → one byte per linear weight and one fp32 scale per tensor
+    (ModelOptFp8LinearMethod); the folder or its config.json both work."""
+    (tmp_path / "config.json").write_text(json.dumps(_llama8b()), encoding="utf-8")
+    quant = {"producer": {"name": "modelopt", "version": "0.29.0"},
+             "quantization": {"quant_algo": "FP8", "kv_cache_quant_algo": "FP8", "exclude_modules": ["lm_head"]}}
+    (tmp_path / "hf_quant_config.json").write_text(json.dumps(quant), encoding="utf-8")
+    by_folder = forms.run("memory", {"config": str(tmp_path)})
+    by_file = forms.run("memory", {"config": str(tmp_path / "config.json")})
+    assert by_folder["weights_bytes_per_gpu"] == by_file["weights_bytes_per_gpu"]
+    # Llama-3.1-8B: 6,979,321,856 linear weights in the 32 layers (fp8, 1 B + 4 B per tensor: 7 per
+    # layer), 1,050,673,152 in the bf16 embedding and lm_head, 266,240 norm weights (bf16)
+    linear = 32 * (4096 * 4096 * 2 + 1024 * 4096 * 2 + 14336 * 4096 * 3)
+    expected = linear + 32 * 7 * 4 + (128256 * 4096 * 2 + 4096 * 65) * 2
+    assert by_folder["weights_bytes_total"] == expected
+
+
+def test_vllm_refusals_are_refusals() -> None:
+    cfg = _llama8b()
+    for qc, key in (
+        ({"quant_method": "awq", "bits": 8, "group_size": 128}, "bits"),  # "only 4-bit ... for AWQ"
+        ({"quant_method": "gptq", "bits": 5, "group_size": 128}, "bits"),
+        ({"quant_method": "modelopt", "quant_algo": "W4A8_AWQ"}, "quant_algo"),
+        ({"quant_method": "hqq"}, "quant_method"),
+    ):
+        with pytest.raises(CalcError) as err:
+            models.spec_from_config({**cfg, "quantization_config": qc})
+        assert err.value.field.endswith(key), (qc, err.value.field)
+
+
+def test_bitsandbytes_4bit_bytes() -> None:
+    """bitsandbytes 4-bit in vLLM: N·K/2 bytes + an fp32 absmax per 64 weights (double quantisation
+    is undone at load: bitsandbytes_loader.py dequantize_dq) on every linear layer."""
+    cfg = {**_llama8b(), "quantization_config": {"quant_method": "bitsandbytes", "load_in_4bit": True,
+                                                 "bnb_4bit_use_double_quant": True}}
+    w = memory.weights_memory(models.spec_from_config(cfg))
+    per_layer = [(4096, 4096), (1024, 4096), (1024, 4096), (4096, 4096), (14336, 4096), (14336, 4096), (4096, 14336)]
+    linear = 32 * sum(n * k // 2 + n * k // 64 * 4 for n, k in per_layer)
+    assert w.bytes_total == linear + (128256 * 4096 * 2 + 4096 * 65) * 2
