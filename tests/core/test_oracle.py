@@ -143,6 +143,10 @@ class Oracle:
     top_k: int = 0
     num_experts: int = 0
     mtp: dict[str, Array] = field(default_factory=dict)
+    #: per state-space / linear-attention layer, whole model: conv taps, conv channels that are not
+    #: B/C groups, channels per group (2·N for Mamba2's B and C) and the group count, recurrent
+    #: (heads, d1, d2) and its dtype
+    states: list[dict[str, Any]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- module trees
@@ -283,6 +287,122 @@ def build_qwen2_moe(c: Config) -> Oracle:
         t[pre + "post_attention_layernorm.weight"] = z(h)
     _embed_and_head(t, c)
     return Oracle(t, _full_kv(c, head_dim), top_k=c["num_experts_per_tok"], num_experts=e)
+
+
+def build_nemotron_h(c: Config) -> Oracle:
+    """NemotronHForCausalLM (src/transformers/models/nemotron_h/modeling_nemotron_h.py): one block
+    per hybrid_override_pattern character, each a norm + one mixer: "M" NemotronHMamba2Mixer
+    (in_proj [I + conv_dim + H_m, H], conv1d [conv_dim, 1, k] + bias, dt_bias / A_log / D [H_m],
+    MambaRMSNormGated [I], out_proj [H, I]; I = mamba_num_heads · mamba_head_dim, conv_dim = I +
+    2 · n_groups · ssm_state_size), "*" attention (no biases), "-" NemotronHMLP (up_proj, down_proj:
+    relu², no gate), "E" NemotronHMOE (gate [E, H] + float32 e_score_correction_bias [E], experts
+    and shared_experts as NemotronHMLP).  State per Mamba layer (vLLM mamba2_state_shape): conv
+    (k − 1, conv_dim), recurrent (H_m, head_dim, N) in mamba_ssm_cache_dtype (float32)."""
+    t: dict[str, Array] = {}
+    h, heads, kv, hd = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"]
+    hm, dm, n, g, k = c["mamba_num_heads"], c["mamba_head_dim"], c["ssm_state_size"], c["n_groups"], c["conv_kernel"]
+    inner = hm * dm
+    conv_dim = inner + 2 * g * n
+    kv_layers: list[KVLayer] = []
+    states: list[dict[str, Any]] = []
+
+    def mlp(pre: str, width: int) -> None:
+        t[pre + "up_proj.weight"] = z(width, h)
+        t[pre + "down_proj.weight"] = z(h, width)
+
+    for i, kind in enumerate(c["hybrid_override_pattern"]):
+        pre = f"backbone.layers.{i}."
+        t[pre + "norm.weight"] = z(h)
+        m = pre + "mixer."
+        if kind == "M":
+            t[m + "in_proj.weight"] = z(inner + conv_dim + hm, h)
+            t[m + "conv1d.weight"] = z(conv_dim, 1, k)
+            t[m + "conv1d.bias"] = z(conv_dim)
+            for name in ("dt_bias", "A_log", "D"):
+                t[m + name] = z(hm)
+            t[m + "norm.weight"] = z(inner)
+            t[m + "out_proj.weight"] = z(h, inner)
+            states.append({"taps": k - 1, "channels": inner, "per_group": 2 * n, "groups": g,
+                           "recurrent": (hm, dm, n), "dtype": np.float32})
+        elif kind == "*":
+            t[m + "q_proj.weight"] = z(heads * hd, h)
+            t[m + "k_proj.weight"] = z(kv * hd, h)
+            t[m + "v_proj.weight"] = z(kv * hd, h)
+            t[m + "o_proj.weight"] = z(h, heads * hd)
+            kv_layers.append(KVLayer(None, kv, hd))
+        elif kind == "-":
+            mlp(m, c["intermediate_size"])
+        else:
+            e = c["n_routed_experts"]
+            t[m + "gate.weight"] = z(e, h)
+            t[m + "gate.e_score_correction_bias"] = z(e, dtype=np.float32)
+            for j in range(e):
+                mlp(m + f"experts.{j}.", c["moe_intermediate_size"])
+            mlp(m + "shared_experts.", c["moe_shared_expert_intermediate_size"])
+    t["backbone.embeddings.weight"] = z(c["vocab_size"], h)
+    t["backbone.norm_f.weight"] = z(h)
+    t["lm_head.weight"] = z(c["vocab_size"], h)
+    return Oracle(t, kv_layers, top_k=c["num_experts_per_tok"], num_experts=c["n_routed_experts"], states=states)
+
+
+def build_qwen3_next(c: Config) -> Oracle:
+    """Qwen3NextForCausalLM (src/transformers/models/qwen3_next/modeling_qwen3_next.py):
+    "linear_attention" layers are Qwen3NextGatedDeltaNet (in_proj_qkvz [2·key_dim + 2·value_dim, H],
+    in_proj_ba [2·Hv, H], conv1d [conv_dim, 1, k] without bias, dt_bias / A_log [Hv], norm [dv],
+    out_proj [H, value_dim]; key_dim = Hk·dk, value_dim = Hv·dv, conv_dim = 2·key_dim + value_dim),
+    "full_attention" layers gated attention (q_proj [2·heads·hd, H], q_norm / k_norm [hd]); MoE as
+    Qwen2-MoE (shared_expert + shared_expert_gate).  Layer types: layer_types, else full attention
+    when (i + 1) % full_attention_interval == 0.  State per GDN layer (vLLM
+    gated_delta_net_state_shape): conv (k − 1, conv_dim), recurrent (Hv, dv, dk)."""
+    t: dict[str, Array] = {}
+    h, heads, kv, hd = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"], c["head_dim"]
+    hk, hv, dk, dv = (c["linear_num_key_heads"], c["linear_num_value_heads"], c["linear_key_head_dim"],
+                      c["linear_value_head_dim"])
+    k = c["linear_conv_kernel_dim"]
+    key_dim, value_dim = hk * dk, hv * dv
+    conv_dim = 2 * key_dim + value_dim
+    layers = c["num_hidden_layers"]
+    types = c.get("layer_types") or [
+        "linear_attention" if (i + 1) % c.get("full_attention_interval", 4) else "full_attention" for i in range(layers)
+    ]
+    ssm_dtype = np.float32 if c.get("mamba_ssm_dtype") == "float32" else np.float16
+    kv_layers: list[KVLayer] = []
+    states: list[dict[str, Any]] = []
+    e = c.get("num_experts", 0)
+    for i in range(layers):
+        pre = f"model.layers.{i}."
+        if types[i] == "linear_attention":
+            la = pre + "linear_attn."
+            t[la + "in_proj_qkvz.weight"] = z(2 * key_dim + 2 * value_dim, h)
+            t[la + "in_proj_ba.weight"] = z(2 * hv, h)
+            t[la + "conv1d.weight"] = z(conv_dim, 1, k)
+            t[la + "dt_bias"] = z(hv)
+            t[la + "A_log"] = z(hv)
+            t[la + "norm.weight"] = z(dv)
+            t[la + "out_proj.weight"] = z(h, value_dim)
+            states.append({"taps": k - 1, "channels": conv_dim, "per_group": 0, "groups": 0,
+                           "recurrent": (hv, dv, dk), "dtype": ssm_dtype})
+        else:
+            sa = pre + "self_attn."
+            t[sa + "q_proj.weight"] = z(2 * heads * hd, h)
+            t[sa + "k_proj.weight"] = z(kv * hd, h)
+            t[sa + "v_proj.weight"] = z(kv * hd, h)
+            t[sa + "o_proj.weight"] = z(h, heads * hd)
+            t[sa + "q_norm.weight"] = z(hd)
+            t[sa + "k_norm.weight"] = z(hd)
+            kv_layers.append(KVLayer(None, kv, hd))
+        if e and i not in c.get("mlp_only_layers", []) and (i + 1) % c.get("decoder_sparse_step", 1) == 0:
+            t[pre + "mlp.gate.weight"] = z(e, h)
+            for j in range(e):
+                _llama_mlp(t, pre + f"mlp.experts.{j}.", h, c["moe_intermediate_size"])
+            _llama_mlp(t, pre + "mlp.shared_expert.", h, c["shared_expert_intermediate_size"])
+            t[pre + "mlp.shared_expert_gate.weight"] = z(1, h)
+        else:
+            _llama_mlp(t, pre + "mlp.", h, c["intermediate_size"])
+        t[pre + "input_layernorm.weight"] = z(h)
+        t[pre + "post_attention_layernorm.weight"] = z(h)
+    _embed_and_head(t, c)
+    return Oracle(t, kv_layers, top_k=c.get("num_experts_per_tok", 0), num_experts=e, states=states)
 
 
 def build_mixtral(c: Config) -> Oracle:
@@ -770,6 +890,24 @@ CONFIGS: dict[str, Config] = {
                   "num_key_value_heads": 2, "intermediate_size": 96, "moe_intermediate_size": 24, "num_experts": 6,
                   "num_experts_per_tok": 2, "shared_expert_intermediate_size": 48, "decoder_sparse_step": 1,
                   "mlp_only_layers": [0], "tie_word_embeddings": False, "use_sliding_window": False},
+    "nemotron_h": {**BASE, "model_type": "nemotron_h", "num_hidden_layers": 6, "hybrid_override_pattern": "ME*M-E",
+                   "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16, "mamba_num_heads": 8,
+                   "mamba_head_dim": 8, "ssm_state_size": 16, "n_groups": 2, "conv_kernel": 4, "use_conv_bias": True,
+                   "use_bias": False, "mlp_bias": False, "attention_bias": False, "intermediate_size": 48,
+                   "n_routed_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 24,
+                   "moe_shared_expert_intermediate_size": 32, "n_shared_experts": 1, "tie_word_embeddings": False},
+    "qwen3_next": {**BASE, "model_type": "qwen3_next", "num_hidden_layers": 4, "num_attention_heads": 4,
+                   "num_key_value_heads": 2, "head_dim": 16, "full_attention_interval": 4, "linear_num_key_heads": 2,
+                   "linear_num_value_heads": 4, "linear_key_head_dim": 8, "linear_value_head_dim": 8,
+                   "linear_conv_kernel_dim": 4, "intermediate_size": 96, "moe_intermediate_size": 24, "num_experts": 4,
+                   "num_experts_per_tok": 2, "shared_expert_intermediate_size": 32, "decoder_sparse_step": 1,
+                   "mlp_only_layers": [], "tie_word_embeddings": False},
+    "qwen3_5_text": {**BASE, "model_type": "qwen3_5_text", "num_hidden_layers": 4, "num_attention_heads": 4,
+                     "num_key_value_heads": 2, "head_dim": 16, "intermediate_size": 96, "linear_num_key_heads": 2,
+                     "linear_num_value_heads": 4, "linear_key_head_dim": 8, "linear_value_head_dim": 8,
+                     "linear_conv_kernel_dim": 4, "mamba_ssm_dtype": "float32", "attn_output_gate": True,
+                     "layer_types": ["linear_attention", "full_attention", "linear_attention", "full_attention"],
+                     "tie_word_embeddings": True},
     "mixtral": {**BASE, "model_type": "mixtral", "num_hidden_layers": 2, "num_attention_heads": 8,
                 "num_key_value_heads": 2, "intermediate_size": 48, "num_local_experts": 4,
                 "num_experts_per_tok": 2, "sliding_window": None, "tie_word_embeddings": False},
@@ -879,7 +1017,8 @@ CONFIGS: dict[str, Config] = {
 
 BUILDERS = {
     "llama": build_llama, "llama-bias-tied": build_llama, "mistral": build_mistral, "qwen2": build_qwen2,
-    "qwen3": build_qwen3, "qwen3_moe": build_qwen3_moe, "qwen2_moe": build_qwen2_moe, "mixtral": build_mixtral,
+    "qwen3": build_qwen3, "qwen3_moe": build_qwen3_moe, "qwen2_moe": build_qwen2_moe, "nemotron_h": build_nemotron_h,
+    "qwen3_next": build_qwen3_next, "qwen3_5_text": build_qwen3_next, "mixtral": build_mixtral,
     "gemma2": build_gemma2,
     "gemma3_text-pattern": build_gemma3_text, "gemma3_text-layer_types": build_gemma3_text, "gemma3": build_gemma3,
     "deepseek_v2": build_deepseek, "deepseek_v3": build_deepseek, "gpt_oss": build_gpt_oss, "phi3": build_phi3,
@@ -1226,8 +1365,18 @@ KV_NP_DTYPE: dict[str, Any] = {
 
 
 def kv_cache(o: Oracle, tokens: int, dtype: Any, tp: int, rank: int, windows: bool = True) -> list[Array]:
-    """The cache tensors one rank holds for one sequence of ``tokens``."""
+    """The cache tensors one rank holds for one sequence of ``tokens`` (with ``windows``, also the
+    fixed state of state-space / linear-attention layers: conv state in the model dtype, recurrent
+    state in its own dtype, channels and heads split over the ranks)."""
     out: list[Array] = []
+    if windows and tokens:
+        for st in o.states:
+            # Mamba2 B/C groups that do not divide over the ranks are replicated up to tp groups
+            # (vllm mamba_utils.py mamba2_state_shape: n_groups + extra_groups_for_head_shards)
+            groups = st["groups"] if st["groups"] % tp == 0 else st["groups"] + tp - st["groups"] % tp
+            out.append(np.zeros((st["taps"], (st["channels"] + groups * st["per_group"]) // tp), np.float16))
+            heads, d1, d2 = st["recurrent"]
+            out.append(np.zeros((heads // tp, d1, d2), st["dtype"]))
     for layer in o.kv_layers:
         kept = tokens if layer.window is None or not windows else min(tokens, layer.window)
         if layer.chunk is not None and windows:
@@ -1290,7 +1439,7 @@ def test_kv_auto_follows_model_dtype(torch_dtype: str, np_dtype: Any) -> None:
 @pytest.mark.parametrize("family", _cases("windows", FAMILIES))
 def test_sliding_layers_match_config(family: str) -> None:
     """The per-layer windows the package reads equal those the modelling code applies."""
-    assert list(spec(family).layer_windows) == [layer.window for layer in oracle(family).kv_layers]
+    assert list(spec(family).attention_windows) == [layer.window for layer in oracle(family).kv_layers]
 
 
 @pytest.mark.parametrize("family", _cases("chunks", FAMILIES))
