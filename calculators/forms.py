@@ -329,8 +329,12 @@ def _kv(v: dict[str, Any]) -> dict[str, Any]:
         "tp": v["tp"],
         "tokens": tokens,
         "layers": spec.num_layers,
-        "sliding_window_layers": sum(1 for w in spec.layer_windows if w is not None),
-        "sliding_window": max((w for w in spec.layer_windows if w is not None), default=None),
+        "attention_layers": len(spec.attention_layers),
+        "state_layers": len(spec.ssm_layers),
+        "state_bytes_per_sequence": memory.ssm_state_bytes_per_sequence(spec, v["tp"]),
+        "indexer_bytes_per_token_per_layer": (spec.indexer.head_dim + 4) if spec.indexer else 0,
+        "sliding_window_layers": sum(1 for w in spec.attention_windows if w is not None),
+        "sliding_window": max((w for w in spec.attention_windows if w is not None), default=None),
         "num_attention_heads": spec.num_attention_heads,
         "num_kv_heads": spec.num_kv_heads,
         "head_dim": spec.head_dim,
@@ -494,10 +498,15 @@ CALCULATORS: dict[str, Calculator] = {
             (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, KV_DTYPE, TP, _TOKENS),
             (
                 Output("bytes_per_token", "KV cache per token", "bytes", "B",
-                       "layers × 2 × max(1, num_key_value_heads ÷ tp) × head_dim × dtype bytes; "
-                       "MLA: layers × (kv_lora_rank + qk_rope_head_dim) × dtype bytes"),
+                       "attention layers × 2 × max(1, num_key_value_heads ÷ tp) × head_dim × dtype bytes; "
+                       "MLA: layers × (kv_lora_rank + qk_rope_head_dim) × dtype bytes (+ 132 B of "
+                       "DeepSeek sparse attention's indexer key)"),
                 Output("bytes_per_sequence", "KV cache per sequence", "bytes", "B",
-                       "Σ over layers of min(tokens, sliding_window) × bytes per token per layer"),
+                       "Σ over attention layers of min(tokens, sliding_window) × bytes per token per layer, "
+                       "+ the fixed state of Mamba / linear-attention layers"),
+                Output("state_bytes_per_sequence", "Fixed state per sequence", "bytes", "B",
+                       "Mamba / Gated DeltaNet layers × (conv state (kernel − 1) × conv_dim + recurrent "
+                       "state heads × head_dim × state_size), per GPU; 0 for transformers"),
             ),
             _kv,
         ),

@@ -304,3 +304,27 @@ def test_calculator_accessible_in_every_state(open_page: OpenPage, name: str) ->
     page.click(f"{form} .fn-calc__how summary")
     violations = axe_violations(page)
     assert not violations, describe(violations)
+
+
+def test_unknown_architecture_is_refused_then_estimated_on_request(open_page: OpenPage) -> None:
+    """A config.json of an architecture no reader knows is refused with the reason (the text stays);
+    ticking "Assume Llama-like" computes it, and the result says it is an estimate."""
+    visit = open_page(PAGES["memory"], wait_live=True)
+    page = visit.page
+    form = 'form[data-calculator="memory"]'
+    config = preset_config("meta-llama--Llama-3.2-1B-Instruct")
+    config["model_type"] = "brand_new_decoder"
+    text = json.dumps(config, indent=2)
+    page.fill(f'{form} [name="config-json"]', text)
+    field = page.locator(f'{form} [name="config-json"]')
+    page.wait_for_function(
+        "el => el.getAttribute('aria-invalid') === 'true'", arg=field.element_handle(), timeout=60_000
+    )
+    message = page.text_content(f"#{field.get_attribute('data-error-id')}") or ""
+    assert "brand_new_decoder" in message and "Assume Llama-like" in message
+    assert field.input_value() == text
+    page.check(f'{form} [name="assume-llama-like"]')
+    wait_live(page, "memory")
+    assert field.get_attribute("aria-invalid") is None
+    notes = page.text_content(f"{form} [data-role=notes]") or ""
+    assert "ESTIMATE" in notes
