@@ -74,7 +74,7 @@ def _table(calc: forms.Calculator, result: dict[str, Any]) -> str:
         return "\n".join(lines)
     width = max(len(o.label) for o in calc.outputs) if calc.outputs else 10
     lines = [f"{o.label:{width}s}  {_human(result.get(o.name), o.format)}" for o in calc.outputs if o.name in result]
-    for key in ("advice", "assumptions"):
+    for key in ("warnings", "advice", "assumptions"):
         for item in result.get(key) or []:
             lines.append(f"{key[:-1] if key.endswith('s') else key}: {item}")
     return "\n".join(lines)

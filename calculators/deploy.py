@@ -107,20 +107,17 @@ def default_name(model_id: str) -> str:
 
 def serve_args(spec: ModelSpec, tp: int, max_model_len: int | None, gpu_memory_utilization: float,
                kv_cache_dtype: str, weights_dtype: str = "auto") -> list[str]:
-    """``vllm serve`` arguments (after ``vllm serve``): :func:`calculators.vllm.serve_command`'s flags,
-    ``--quantization fp8`` when fp8 is asked of a 16-bit checkpoint (vLLM quantizes it at load time),
-    plus ``--port``.  int8/int4/mxfp4 need a checkpoint quantized beforehand (AWQ, GPTQ, MXFP4)."""
+    """``vllm serve`` arguments (after ``vllm serve``): :func:`calculators.vllm.serve_command`'s flags
+    with the weights flags of :func:`calculators.vllm.weights_flags` (``--quantization fp8`` or
+    ``bitsandbytes`` at load time, ``--dtype``), plus ``--port``.  A format vLLM cannot load from
+    this checkpoint (int4/int8/MXFP4 of a 16-bit one) is refused with the fix: no manifest is
+    generated that would not do what was sized."""
+    flags, warnings = vllm.weights_flags(spec, weights_dtype)
+    if warnings:
+        raise CalcError("weights-dtype", warnings[0])
     cmd = vllm.serve_command(spec.model_id, tp=tp, max_model_len=max_model_len,
-                             gpu_memory_utilization=gpu_memory_utilization, kv_cache_dtype=kv_cache_dtype)
+                             gpu_memory_utilization=gpu_memory_utilization, kv_cache_dtype=kv_cache_dtype, extra=flags)
     args = shlex.split(cmd)[2:]
-    wd = weights_dtype.strip().lower()
-    if spec.quant is None and wd == "fp8":
-        args += ["--quantization", "fp8"]
-    elif spec.quant is None and wd in ("int8", "int4", "mxfp4"):
-        raise CalcError("weights-dtype", f"vLLM cannot quantize a 16-bit checkpoint to {wd} at load time: deploy a "
-                                         "checkpoint quantized beforehand (AWQ/GPTQ/MXFP4), or use fp8")
-    elif spec.quant is None and wd in ("bfloat16", "float16") and wd != spec.dtype:
-        args += ["--dtype", wd]
     return args + ["--port", str(PORT)]
 
 

@@ -239,8 +239,8 @@ def resolve_model(values: Mapping[str, Any]) -> models.ModelSpec:
         except ValueError:  # e.g. a NUL byte in the path
             raise CalcError("config", f"{path[:80]!r} is not a usable file path") from None
         return models.load_config_text(
-            _read_text(path), model_id=_id_from_path(path), assume_llama_like=bool(values.get("assume-llama-like")),
-            hf_quant_config=quant,
+            _read_text(path), assume_llama_like=bool(values.get("assume-llama-like")), hf_quant_config=quant,
+            fallback_id=os.path.abspath(os.path.dirname(path) or "."),
         )
     return models.load_preset(values["model"])
 
@@ -258,10 +258,6 @@ def _read_text(path: str) -> str:
         raise CalcError("config", f"{path[:80]} is not UTF-8 text") from None
     except ValueError:  # e.g. a NUL byte in the path
         raise CalcError("config", f"{path[:80]!r} is not a usable file path") from None
-
-
-def _id_from_path(path: str) -> str:
-    return path.replace("\\", "/").rsplit("/", 2)[-2] if "/" in path else "local-model"
 
 
 def resolve_gpu(values: Mapping[str, Any]) -> hardware.GPU:
@@ -384,6 +380,7 @@ def _vllm(v: dict[str, Any]) -> dict[str, Any]:
         max_model_len=v["max-model-len"], kv_cache_dtype=v["kv-cache-dtype"], block_size=v["block-size"],
         max_num_batched_tokens=v["max-num-batched-tokens"], available_kv_cache_gib=v["available-kv-cache-gib"],
         weights_dtype=v["weights-dtype"], vllm_version=v["vllm-version"], mamba_mode=v["mamba-cache-mode"],
+        max_num_seqs=v["max-num-seqs"],
     )
     parts = [
         ("Weights", f.weights_bytes_per_gpu),
@@ -403,7 +400,9 @@ def _vllm(v: dict[str, Any]) -> dict[str, Any]:
         "activation_peak_gib": f.activation_peak_bytes / GIB,
         "non_torch_gib": f.non_torch_bytes / GIB,
         "cuda_graph_gib": f.cuda_graph_bytes / GIB,
-        "available_kv_cache_gib": f.available_kv_cache_bytes / GIB,
+        "verdict": f.verdict,
+        "available_kv_cache_gib": max(f.available_kv_cache_bytes, 0) / GIB,
+        "short_by_gib": max(f.kv_cache_needed_bytes - max(f.available_kv_cache_bytes, 0), 0) / GIB,
         "available_kv_cache_measured": f.available_measured,
         "bytes_per_token_per_gpu": f.bytes_per_token_per_gpu,
         "block_size": f.block_size,
@@ -416,7 +415,8 @@ def _vllm(v: dict[str, Any]) -> dict[str, Any]:
         "kv_cache_needed_gib": f.kv_cache_needed_bytes / GIB,
         "estimated_max_model_len": f.estimated_max_model_len,
         "fits": f.fits,
-        "advice": list(f.advice),
+        "advice": list(f.refusals) + list(f.advice),
+        "warnings": list(f.warnings),
         "max_num_batched_tokens": f.max_num_batched_tokens,
         "serve_command": f.serve_command,
         "vllm_version": f.vllm_version,
@@ -466,6 +466,8 @@ _VLLM_INPUTS = (
           help="Tokens per KV block; empty = vLLM's default (16; 64 or 128 for MLA backends)."),
     Input("max-num-batched-tokens", "Max batched tokens", "int", None, unit="tokens", minimum=1, maximum=1 << 24,
           step=1, optional=True, help="Tokens per scheduler step; empty = vllm serve's default for this GPU."),
+    Input("max-num-seqs", "Max sequences", "int", None, unit="sequences", minimum=1, maximum=1 << 20, step=1,
+          optional=True, help="Requests in one scheduler step (--max-num-seqs); empty = vllm serve's default."),
     Input("available-kv-cache-gib", "Measured available KV memory", "float", None, unit="GiB", minimum=0,
           maximum=100_000, optional=True,
           help="The 'Available KV cache memory' vLLM logged; when given, replaces the estimate."),
@@ -534,6 +536,9 @@ CALCULATORS: dict[str, Calculator] = {
             "vLLM's start-up memory report: KV blocks, tokens, concurrency, serve command.",
             _VLLM_INPUTS,
             (
+                Output("verdict", "Verdict", "text", "",
+                       "fits when one max_model_len request's KV cache fits in the available memory and vLLM "
+                       "accepts the settings; else what is short, or why vLLM refuses"),
                 Output("weights_gib_per_gpu", "Weights per GPU", "gib", "GiB",
                        "tensor-parallel shards of every weight on the busiest GPU, quantization scales included"),
                 Output("available_kv_cache_gib", "Available KV cache memory", "gib", "GiB",
@@ -544,7 +549,7 @@ CALCULATORS: dict[str, Calculator] = {
                 Output("num_gpu_blocks", "KV cache blocks", "int", "blocks",
                        "⌊available ÷ (block_size × bytes per token per layer × layers per group)⌋"),
                 Output("kv_cache_tokens", "GPU KV cache size", "int", "tokens",
-                       "vLLM 0.29: ⌊max concurrency × max_model_len⌋"),
+                       "vLLM ≥ 0.24: ⌊max concurrency × max_model_len⌋"),
                 Output("max_concurrency", "Maximum concurrency", "ratio", "×",
                        "blocks ÷ blocks one max_model_len request needs"),
                 Output("kv_cache_needed_gib", "KV cache one full-length request needs", "gib", "GiB",

@@ -26,10 +26,11 @@ WEIGHT_FORMATS = {
     "float32": "4 bytes per weight",
     "bfloat16": "2 bytes per weight",
     "float16": "2 bytes per weight",
-    "fp8": "1 byte per weight + one fp32 scale per output channel (vLLM's fp8 linear layers)",
+    "fp8": "1 byte per weight + one fp32 scale per tensor (vLLM's online --quantization fp8)",
     "int8": "1 byte per weight + one fp32 scale per output channel (W8A8/W8A16)",
     "int4": "AWQ-style: 4 bits per weight + an fp16 scale and a 4-bit zero point per group of 128",
     "mxfp4": "OCP MX FP4: 4 bits per weight + one 8-bit E8M0 scale per 32 weights, on MoE experts only",
+    "bitsandbytes": "4-bit NF4 quantised at load time (--quantization bitsandbytes): ½ byte + an fp32 absmax per 64",
 }
 
 
@@ -80,10 +81,11 @@ def quant_for(spec: ModelSpec, weights_dtype: str) -> tuple[QuantSpec | None, st
             "weights-dtype", "mxfp4 applies to MoE expert weights only (as gpt-oss ships them); this model is dense"
         )
     q = {
-        "fp8": QuantSpec("fp8", 8, 0),
+        "fp8": QuantSpec("fp8", 8, 0, scale_per="tensor"),
         "int8": QuantSpec("int8", 8, 0),
         "int4": QuantSpec("awq", 4, 128, zero_point=True),
         "mxfp4": QuantSpec("mxfp4", 4, 32),
+        "bitsandbytes": QuantSpec("bnb4", 4, 64),
     }[wd]
     return q, wd
 

@@ -436,11 +436,25 @@ def _show(value: Any) -> str:
 # ---------------------------------------------------------------- parsing
 
 
+#: what a Hugging Face repo id looks like (org/name)
+REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9_.-]{1,96}$")
+#: the model id of a config whose repository is unknown (shown in commands: replace it)
+PLACEHOLDER_ID = "<model-repo-or-path>"
+
+
 def load_config_text(
-    text: str, model_id: str = "pasted config.json", assume_llama_like: bool = False, hf_quant_config: str | None = None
+    text: str,
+    model_id: str | None = None,
+    assume_llama_like: bool = False,
+    hf_quant_config: str | None = None,
+    fallback_id: str = PLACEHOLDER_ID,
 ) -> ModelSpec:
     """Parse ``config.json`` text (as pasted or uploaded by a user), with the text of a ModelOpt
-    ``hf_quant_config.json`` found beside it (used when config.json has no quantization_config)."""
+    ``hf_quant_config.json`` found beside it (used when config.json has no quantization_config).
+
+    The model id (what ``vllm serve`` is given): ``model_id`` when known, else the config's
+    ``_name_or_path`` when it is a Hugging Face repo id, else ``fallback_id`` (a local folder, or
+    :data:`PLACEHOLDER_ID`)."""
     if not isinstance(text, str):
         raise CalcError("config", "expected the text of a config.json")
     if len(text) > _MAX_CONFIG_CHARS:
@@ -455,6 +469,9 @@ def load_config_text(
         except (ValueError, RecursionError) as exc:
             raise CalcError("hf_quant_config.json", f"not valid JSON: {str(exc)[:120]}") from None
         data = {**data, "quantization_config": quant}
+    if model_id is None:
+        named = data.get("_name_or_path") if isinstance(data, dict) else None
+        model_id = named if isinstance(named, str) and REPO_ID.match(named) else fallback_id
     return spec_from_config(data, model_id, assume_llama_like)
 
 

@@ -124,6 +124,21 @@ class VLLMFit:
     mamba_cache_mode: str = ""  # hybrid models: "none", "align" or "all"
     vllm_version: str = DEFAULT_VLLM_VERSION
     gpu_memory_utilization: float = 0.92
+    warnings: tuple[str, ...] = ()  # what the command cannot do as sized (and the fix)
+    refusals: tuple[str, ...] = ()  # reasons vLLM would refuse to start with these settings
+
+    @property
+    def verdict(self) -> str:
+        """One line a reader can act on: fits, does not fit (short by how much), or vLLM refuses."""
+        if self.refusals:
+            return "vLLM refuses to start: " + self.refusals[0]
+        if self.fits:
+            return (
+                f"Fits: {self.max_concurrency:,.2f} requests of {self.max_model_len:,} tokens at once "
+                f"({self.kv_cache_tokens:,} tokens of KV cache per GPU)"
+            )
+        short = self.kv_cache_needed_bytes - max(self.available_kv_cache_bytes, 0)
+        return f"Does not fit: short by {short / GIB:,.2f} GiB of KV cache for one {self.max_model_len:,}-token request"
 
 
 def default_scheduler_limits(gpu: GPU) -> tuple[int, int]:
@@ -319,6 +334,49 @@ def _positive_int(name: str, value: object, top: int) -> int:
     return value
 
 
+def weights_flags(spec: ModelSpec, weights_dtype: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The ``vllm serve`` flags that load the weights in the format the sizing assumed, and
+    warnings where vLLM cannot do that from this checkpoint.
+
+    A quantised checkpoint is detected by vLLM from its quantization_config (no flag).  On an
+    unquantised checkpoint: 16/32-bit formats are ``--dtype``; fp8 is vLLM's online
+    ``--quantization fp8``; bitsandbytes quantises to 4-bit NF4 at load time; int4, int8 and MXFP4
+    need a checkpoint quantised offline (AWQ/GPTQ/compressed-tensors, or gpt-oss's MXFP4).
+    """
+    wd = weights_dtype.strip().lower() if isinstance(weights_dtype, str) else "auto"
+    q = spec.quant
+    if wd == "auto":
+        return (), ()
+    if q is not None:
+        same = (wd == "fp8" and q.method == "fp8") or (wd == "mxfp4" and q.method == "mxfp4") or (
+            wd == "bitsandbytes" and q.method == "bnb4") or (wd == "int4" and q.bits == 4 and q.method != "mxfp4")
+        if same:
+            return (), ()
+        return (), (
+            f"this checkpoint is already quantised ({q.source or q.method}); vLLM loads it as it is, so a "
+            f"{wd} sizing needs another checkpoint: choose weights 'auto' to size what vLLM will load",
+        )
+    if wd in ("bfloat16", "float16", "float32"):
+        return (("--dtype", wd) if wd != spec.dtype else ()), ()
+    if wd == "fp8":
+        return ("--quantization", "fp8"), ()
+    if wd == "bitsandbytes":
+        return ("--quantization", "bitsandbytes"), ()
+    if wd == "int4":
+        return (), (
+            "int4 needs a pre-quantised AWQ, GPTQ or compressed-tensors checkpoint (serve that repository "
+            "instead), or choose 'bitsandbytes' to quantise at load time (sized as bitsandbytes)",
+        )
+    if wd == "int8":
+        return (), ("int8 weights need a pre-quantised W8A8 / W8A16 checkpoint (compressed-tensors or GPTQ 8-bit)",)
+    return (), (f"{wd} weights need a checkpoint quantised to {wd} (gpt-oss ships MXFP4 experts)",)
+
+
+#: kernel block sizes the CUDA attention backends accept: multiples of 16 (FlashAttention,
+#: FlashInfer: ``MultipleOf(16)`` in get_supported_kernel_block_sizes)
+BLOCK_MULTIPLE = 16
+
+
 def fit(
     spec: ModelSpec,
     gpu: GPU,
@@ -410,11 +468,23 @@ def fit(
     advice = _advice(spec, gpu, tp, loaded, requested, available, needed, est, max_len, kv_cache_dtype, fits)
     if too_long:
         advice = (
-            f"vLLM refuses to start: max_model_len {max_len:,} is above the {spec.max_len:,} tokens it derives "
-            "from config.json (max_position_embeddings and RoPE scaling); lower --max-model-len, or set "
-            "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 at your own risk",
+            f"lower --max-model-len to at most {min(spec.max_len, est or spec.max_len):,}, or set "
+            "VLLM_ALLOW_LONG_MAX_MODEL_LEN=1 at your own risk (the model was not trained that long)",
             *(x for x in advice if not x.startswith("shorten")),
         )
+    refusals: list[str] = []
+    if too_long:
+        refusals.append(
+            f"max_model_len {max_len:,} is above the {spec.max_len:,} tokens vLLM derives from config.json "
+            "(it stops with 'User-specified max_model_len … is greater than the derived max_model_len')"
+        )
+    if block_size is not None and block_size % BLOCK_MULTIPLE:
+        refusals.append(
+            f"--block-size {block_size} is not a multiple of {BLOCK_MULTIPLE}, which vLLM's CUDA attention kernels need"
+        )
+        advice = (f"use --block-size {max(BLOCK_MULTIPLE, block_size // BLOCK_MULTIPLE * BLOCK_MULTIPLE)}", *advice)
+        fits = False
+    flags, warnings = weights_flags(spec, weights_dtype)
     if whole_model and not fits and available > 0:
         advice = (
             *advice,
@@ -454,12 +524,16 @@ def fit(
             block_size=block_size,
             max_num_batched_tokens=max_num_batched_tokens,
             default_utilization=default_gpu_memory_utilization(version),
+            max_num_seqs=max_num_seqs,
+            extra=flags + (("--mamba-cache-mode", mode) if spec.ssm is not None and mamba_mode != "auto" else ()),
         ),
         max_num_batched_tokens=mnbt,
         max_num_seqs=seqs,
         mamba_cache_mode=mode if spec.ssm is not None else "",
         vllm_version=vllm_version,
         gpu_memory_utilization=u,
+        warnings=warnings,
+        refusals=tuple(refusals),
     )
 
 
@@ -511,8 +585,11 @@ def serve_command(
     block_size: int | None = None,
     max_num_batched_tokens: int | None = None,
     default_utilization: float = 0.92,
+    max_num_seqs: int | None = None,
+    extra: tuple[str, ...] = (),
 ) -> str:
-    """The ``vllm serve`` command line for these settings (non-default flags only)."""
+    """The ``vllm serve`` command line for these settings: every flag the sizing assumed that is
+    not vLLM's default, plus ``extra`` (weights format, Mamba cache mode)."""
     parts = ["vllm", "serve", shlex.quote(model_id)]
     if tp != 1:
         parts += ["--tensor-parallel-size", str(tp)]
@@ -528,4 +605,7 @@ def serve_command(
         parts += ["--block-size", str(block_size)]
     if max_num_batched_tokens is not None:
         parts += ["--max-num-batched-tokens", str(max_num_batched_tokens)]
+    if max_num_seqs is not None:
+        parts += ["--max-num-seqs", str(max_num_seqs)]
+    parts += [shlex.quote(x) for x in extra]
     return " ".join(parts)

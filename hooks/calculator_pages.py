@@ -306,7 +306,7 @@ def _render_outputs(calc: forms.Calculator, out: dict[str, Any]) -> str:
 
 def _render_notes(result: dict[str, Any]) -> str:
     items = []
-    for key, label in (("advice", "Advice"), ("assumptions", "Assumption")):
+    for key, label in (("warnings", "Warning"), ("advice", "Advice"), ("assumptions", "Assumption")):
         for item in result.get(key) or []:
             items.append(f"<li><strong>{label}:</strong> {html.escape(str(item))}</li>")
     return f'<ul class="fn-calc__notes" data-role="notes">{"".join(items)}</ul>'

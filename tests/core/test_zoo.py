@@ -257,6 +257,7 @@ def test_max_model_len_above_the_derived_limit_is_refused() -> None:
     spec = models.load_preset("meta-llama/Llama-3.1-8B-Instruct")
     f = vllm.fit(spec, hardware.get_gpu("h200"), max_model_len=262_144)
     assert not f.fits and "VLLM_ALLOW_LONG_MAX_MODEL_LEN" in f.advice[0]
+    assert f.verdict.startswith("vLLM refuses to start: max_model_len 262,144")
 
 
 def test_derived_max_model_len_uses_rope_scaling() -> None:

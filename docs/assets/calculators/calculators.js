@@ -301,7 +301,7 @@ class Calculator {
     const notes = this.form.querySelector("[data-role=notes]");
     if (notes) {
       notes.replaceChildren();
-      for (const [key, label] of [["advice", "Advice"], ["assumptions", "Assumption"]]) {
+      for (const [key, label] of [["warnings", "Warning"], ["advice", "Advice"], ["assumptions", "Assumption"]]) {
         for (const item of reply.result[key] || []) {
           const li = document.createElement("li");
           const strong = document.createElement("strong");
