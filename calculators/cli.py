@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
     for inp in calc.inputs:
         if inp.kind == "bool" and not inp.page_only:
             raw[inp.name] = bool(getattr(args, inp.name))
+    if isinstance(raw.get("config"), str) and not raw["config"].strip():
+        sys.stderr.write("error: --config: is empty: give the path of a config.json or of a checkpoint folder\n")
+        return 2
     try:
         result = forms.run(calc.name, raw)
     except CalcError as exc:

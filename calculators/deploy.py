@@ -91,10 +91,10 @@ def _inline(v: YamlValue) -> str:
     return _scalar(v)
 
 
-def _check_name(name: str) -> str:
+def _check_name(name: str, field: str = "name") -> str:
     if not isinstance(name, str) or len(name) > 50 or not _NAME.match(name):
-        raise CalcError("name", "must be a DNS-1123 label (lower-case letters, digits, '-', ≤ 50 characters), "
-                                f"got {str(name)[:60]!r}")
+        raise CalcError(field, "must be a DNS-1123 label (lower-case letters, digits, '-', ≤ 50 characters), "
+                               f"got {str(name)[:60]!r}")
     return name
 
 
@@ -133,10 +133,10 @@ def deployment(spec: ModelSpec, tp: int, replicas: int = 1, name: str | None = N
     if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 10_000:
         raise CalcError("replicas", f"must be a whole number from 1 to 10000, got {replicas!r}")
     nm = _check_name(name or default_name(spec.model_id))
-    _check_name(namespace)
+    _check_name(namespace, "namespace")
     if not re.fullmatch(r"[A-Za-z0-9./:_@-]{1,200}", image):
         raise CalcError("image", f"not an image reference: {image[:60]!r}")
-    _check_name(hf_secret)
+    _check_name(hf_secret, "hf-secret")
     weights = memory.weights_memory(spec, weights_dtype, tp=tp)
     size = cache_gib if cache_gib is not None else max(1, math.ceil(1.2 * weights.bytes_total / GIB))
     args = serve_args(spec, tp, max_model_len, gpu_memory_utilization, kv_cache_dtype, weights_dtype)

@@ -164,8 +164,9 @@ def _coerce(inp: Input, raw: Any) -> Any:
             raise CalcError(inp.name, "must be a number")
         if isinstance(raw, str):
             text = raw.strip().replace("_", "").replace(",", "")
-            if len(text) > 40:
-                raise CalcError(inp.name, "is not a number")
+            if len(text) > 40 or not text.isascii():
+                # Python's float() reads any Unicode digit ("𝟐", "٣"); the page reads ASCII only
+                raise CalcError(inp.name, f"{raw[:40]!r} is not a number (write it with the digits 0-9)")
             try:
                 value: float = float(text)
             except ValueError:
@@ -226,6 +227,8 @@ def resolve_model(values: Mapping[str, Any]) -> models.ModelSpec:
     if text:
         return models.load_config_text(text, assume_llama_like=bool(values.get("assume-llama-like")))
     path = values.get("config")
+    if path is not None and not str(path).strip():
+        raise CalcError("config", "is empty: give the path of a config.json or of a checkpoint folder")
     if path:
         # a checkpoint folder or its config.json; a ModelOpt hf_quant_config.json beside it is read too
         # (vLLM get_config: "ModelOpt 0.29.0 and before saves the quantization config in a separate
@@ -248,8 +251,12 @@ def resolve_model(values: Mapping[str, Any]) -> models.ModelSpec:
 def _read_text(path: str) -> str:
     """A regular UTF-8 file of at most MAX_CONFIG_CHARS characters (never a FIFO or a device)."""
     try:
-        if not os.path.isfile(path):
-            raise CalcError("config", f"{path[:80]} is not a regular file")
+        regular = os.path.isfile(path)
+    except ValueError:  # e.g. a NUL byte in the path
+        raise CalcError("config", f"{path[:80]!r} is not a usable file path") from None
+    if not regular:
+        raise CalcError("config", f"{path[:80]} is not a regular file (or does not exist)")
+    try:
         with open(path, encoding="utf-8") as fh:
             return fh.read(MAX_CONFIG_CHARS + 1)
     except OSError as exc:

@@ -436,6 +436,34 @@ def _show(value: Any) -> str:
 # ---------------------------------------------------------------- parsing
 
 
+#: deepest JSON nesting accepted (real configs nest 3–4 levels; Pyodide's stack overflows near 1,000)
+MAX_JSON_DEPTH = 32
+
+
+def _check_nesting(text: str, field: str) -> None:
+    """Refuse JSON nested deeper than :data:`MAX_JSON_DEPTH` before parsing it (a scan of the
+    brackets outside strings; json.loads recurses once per level)."""
+    depth = 0
+    in_string = False
+    escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise CalcError(field, f"JSON nested more than {MAX_JSON_DEPTH} levels deep; a config.json is not")
+        elif ch in "]}":
+            depth -= 1
+
+
 #: what a Hugging Face repo id looks like (org/name)
 REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}/[A-Za-z0-9_.-]{1,96}$")
 #: the model id of a config whose repository is unknown (shown in commands: replace it)
@@ -459,11 +487,13 @@ def load_config_text(
         raise CalcError("config", "expected the text of a config.json")
     if len(text) > _MAX_CONFIG_CHARS:
         raise CalcError("config", f"config.json is {len(text):,} characters; the limit is {_MAX_CONFIG_CHARS:,}")
+    _check_nesting(text, "config")
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise CalcError("config", f"not valid JSON: {str(exc)[:120]}") from None
     if hf_quant_config is not None and isinstance(data, dict) and "quantization_config" not in data:
+        _check_nesting(hf_quant_config, "hf_quant_config.json")
         try:
             quant = json.loads(hf_quant_config)
         except (ValueError, RecursionError) as exc:

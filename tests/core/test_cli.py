@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -242,3 +243,36 @@ def test_runs_from_a_copy_outside_the_repository(tmp_path: Path) -> None:
                            "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["params_total"] == 8_030_261_248
+
+
+def test_hostile_paths_and_values(tmp_path: Path) -> None:
+    """Bounded inputs: an empty --config, a FIFO (would block a read forever), a config nested
+    3,000 levels deep, and Unicode digits are each one clear error line, exit 2, quickly."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 3000 + "]" * 3000, encoding="utf-8")
+    cases = {
+        ("params", "--config", ""): "--config: is empty",
+        ("params", "--config", str(fifo)): "is not a regular file",
+        ("params", "--config", str(deep)): "nested more than",
+        ("vllm", "--tp", "\U0001d7d0"): "--tp:",  # MATHEMATICAL BOLD DIGIT TWO
+        ("deploy", "--tp", "1", "--replicas", "1", "--namespace", "Kube_System"): "--namespace:",
+    }
+    for args, expected in cases.items():
+        proc = subprocess.run([sys.executable, "-m", "calculators", *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60)
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 2 and len(lines) == 1 and expected in lines[0], (args, proc.stderr)
+
+
+def test_checkpoint_folder_is_served_by_its_path(tmp_path: Path) -> None:
+    record = json.loads((ROOT / "calculators/data/models/meta-llama--Llama-3.2-1B-Instruct.json").read_text())
+    config = dict(record["config"])
+    config.pop("_name_or_path", None)
+    folder = tmp_path / "my-checkpoint"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    proc = calc("vllm", "--config", str(folder), "--gpu", "h100-sxm", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["serve_command"].split()[2] == str(folder)
