@@ -57,6 +57,10 @@ def _human(value: Any, fmt: str) -> str:
         return f"{value:,}"
     if fmt == "ratio" and isinstance(value, float):
         return f"{value:,.2f}×"
+    if fmt in ("usd_per_hour", "ms") and isinstance(value, (int, float)):
+        from calculators.display import human
+
+        return human(value, fmt)
     if isinstance(value, float):
         return f"{value:,.4g}"
     return str(value)

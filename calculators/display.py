@@ -53,6 +53,10 @@ def human(value: Any, fmt: str, unit: str = "") -> str:
             return _si(value, "B/s")
         if fmt == "ratio":
             return f"{value:,.2f}×"
+        if fmt == "usd_per_hour":
+            return f"${value:,.0f}/h" if value >= 100 else f"${value:,.2f}/h"
+        if fmt == "ms":
+            return f"{value:,.1f} ms"
         if fmt == "int" and isinstance(value, int):
             text = f"{value:,}"
         else:

@@ -702,8 +702,8 @@ def _workload(v: dict[str, Any]) -> planner.Workload:
         output_tokens=v["output-tokens"] or base.output_tokens,
         concurrent_users=users if users is not None else (None if rate is not None else base.concurrent_users),
         request_rate_per_s=rate if rate is not None else (None if users is not None else base.request_rate_per_s),
-        ttft_target_s=v["ttft-target"] if v["ttft-target"] is not None else base.ttft_target_s,
-        tpot_target_s=v["tpot-target"] if v["tpot-target"] is not None else base.tpot_target_s,
+        ttft_target_s=v["ttft-target-ms"] / 1000 if v["ttft-target-ms"] is not None else base.ttft_target_s,
+        tpot_target_s=v["tpot-target-ms"] / 1000 if v["tpot-target-ms"] is not None else base.tpot_target_s,
         tokens_per_day=per_day if per_day is not None else (None if kind == "interactive" else base.tokens_per_day),
         deadline_hours=v["deadline-hours"] if v["deadline-hours"] is not None else base.deadline_hours,
     )
@@ -717,11 +717,17 @@ def _plan(v: dict[str, Any]) -> dict[str, Any]:
                      eff=_eff(v), gpu_hour_price=v["gpu-hour-price"], max_tp=v["max-tp"])
     rec = p.options[p.recommended] if p.recommended is not None else None
     if rec is None:
-        summary = "no option meets the workload: see each option's binding_constraint"
+        limits = sorted({o.binding_constraint for o in p.options})
+        summary = ("no GPU × TP option meets the workload (limited by: " + ", ".join(limits) + "); try a larger "
+                   "--max-tp, fp8 weights or KV cache, a looser TTFT/TPOT target, or another GPU")
     else:
-        summary = (f"{rec.replicas} × TP{rec.tp} {rec.gpu} = {rec.gpus} GPUs, batch {rec.batch_per_replica} per "
-                   f"replica, TTFT {rec.ttft_s or 0:.3g} s, TPOT {1000 * (rec.tpot_s or 0):.3g} ms "
-                   f"(binding: {rec.binding_constraint})")
+        from calculators.display import human  # display imports this module
+
+        name = hardware.get_gpu(rec.gpu).name
+        cost = f", {human(rec.cost_per_hour, 'usd_per_hour')}" if rec.cost_per_hour is not None else ""
+        summary = (f"{rec.replicas:,} × TP{rec.tp} {name} = {rec.gpus:,} GPUs; batch {rec.batch_per_replica or 0:,} "
+                   f"per replica; TTFT {1000 * (rec.ttft_s or 0):,.0f} ms, TPOT {1000 * (rec.tpot_s or 0):,.1f} ms "
+                   f"(limited by {rec.binding_constraint}){cost}")
     return {
         "model": spec.model_id,
         "workload": dict(w.__dict__),
@@ -807,10 +813,10 @@ CALCULATORS.update({
                    optional=True, help="Input tokens per request; empty = the preset's (else 1024)."),
              Input("output-tokens", "Output tokens", "int", None, unit="tokens", minimum=1, maximum=1 << 24, step=1,
                    optional=True, help="Generated tokens per request; empty = the preset's (else 256)."),
-             Input("ttft-target", "TTFT target", "float", None, unit="s", minimum=1e-4, maximum=1e5, optional=True,
-                   help="Largest acceptable time to first token."),
-             Input("tpot-target", "TPOT target", "float", None, unit="s", minimum=1e-5, maximum=1e3, optional=True,
-                   help="Largest acceptable time per output token."),
+             Input("ttft-target-ms", "TTFT target", "float", None, unit="ms", minimum=0.1, maximum=1e8,
+                   optional=True, help="Largest acceptable time to first token; empty = the preset's."),
+             Input("tpot-target-ms", "TPOT target", "float", None, unit="ms", minimum=0.01, maximum=1e6,
+                   optional=True, help="Largest acceptable time per output token; empty = the preset's."),
              Input("tokens-per-day", "Batch job: tokens per day", "float", None, unit="tokens", minimum=1,
                    maximum=1e16, optional=True, help="Input + output tokens to process each day (offline job)."),
              Input("deadline-hours", "Batch job: deadline", "float", None, unit="h", minimum=0.01, maximum=24,
@@ -823,9 +829,9 @@ CALCULATORS.update({
              _MBU, _MFU),
             (
                 Output("summary", "Recommended", "text", "", "cheapest feasible option (cost, else GPU count)"),
-                Output("recommended", "Recommended option", "int", "", "index into options"),
                 Output("recommended_gpus", "GPUs", "int", "GPUs", "replicas × tp"),
-                Output("recommended_cost_per_hour", "Cost per hour", "float", "$", "GPUs × price per GPU-hour"),
+                Output("recommended_cost_per_hour", "Cost per hour", "usd_per_hour", "",
+                       "GPUs × price per GPU-hour"),
             ),
             _plan,
         ),

@@ -87,7 +87,7 @@ def test_plan_documents_preset_price_and_all_gpus() -> None:
 
 def test_plan_custom_workload() -> None:
     r = run_json("plan", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "h200", "--request-rate", "5",
-                 "--prompt-tokens", "2000", "--output-tokens", "300", "--tpot-target", "0.03")
+                 "--prompt-tokens", "2000", "--output-tokens", "300", "--tpot-target-ms", "30")
     assert r["workload"]["request_rate_per_s"] == 5 and r["workload"]["concurrent_users"] is None
     assert r["recommended"] is not None
 
