@@ -7,6 +7,9 @@ undoing the fix. CSS fixes live in docs/assets/stylesheets/extra.css.
 
 from __future__ import annotations
 
+import html
+import re
+
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.structure.pages import Page
@@ -25,6 +28,31 @@ NOTEBOOK_CODE_FOCUSABLE = '<div tabindex="0" class="highlight-ipynb'
 DISPLAY_MATH = '<div class="arithmatex">'
 DISPLAY_MATH_FOCUSABLE = '<div class="arithmatex" tabindex="0" role="group" aria-label="Formula">'
 
+# Wide tables scroll sideways (in Material's wrapper, added by its JavaScript) but cannot be
+# focused, so keyboard users cannot scroll them (axe: scrollable-region-focusable). Each plain
+# <table> is wrapped here in a focusable region named after its header cells; extra.css makes this
+# wrapper the one that scrolls.
+TABLE = re.compile(r"<table>(.*?)</table>", re.DOTALL)
+TABLE_WRAP = '<div class="fn-table-scroll" tabindex="0" role="region" aria-label="{label}">{table}</div>'
+
+
+def _table_label(table_html: str) -> str:
+    head = re.search(r"<thead>(.*?)</thead>", table_html, re.DOTALL)
+    cells = re.findall(r"<th\b[^>]*>(.*?)</th>", head.group(1) if head else "", re.DOTALL)
+    words = [" ".join(html.unescape(re.sub(r"<[^>]+>", "", c)).split()) for c in cells]
+    label = ", ".join(w for w in words if w)
+    if len(label) > 100:
+        label = label[:99].rstrip(", ") + "…"
+    return "Table: " + label if label else "Table"
+
+
+def wrap_tables(output: str) -> str:
+    def wrap(match: re.Match[str]) -> str:
+        label = html.escape(_table_label(match.group(1)), quote=True)
+        return TABLE_WRAP.format(label=label, table=match.group(0))
+
+    return TABLE.sub(wrap, output)
+
 
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
     search_on = any(name in config.plugins for name in ("material/search", "search"))
@@ -32,4 +60,5 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
         raise PluginError(f"hooks/a11y.py: Material's search dialog markup changed ({page.file.src_uri})")
     output = output.replace(SEARCH_DIALOG, SEARCH_DIALOG_NAMED)
     output = output.replace(DISPLAY_MATH, DISPLAY_MATH_FOCUSABLE)
+    output = wrap_tables(output)
     return output.replace(NOTEBOOK_CODE, NOTEBOOK_CODE_FOCUSABLE)

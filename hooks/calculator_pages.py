@@ -44,6 +44,14 @@ PYODIDE_URI = "assets/pyodide"
 PYODIDE_RUNTIME = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")
 MARKER = re.compile(r"<!--\s*calc:\s*(?P<body>[^>]*?)\s*-->")
 _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
+# Inputs a link must never set (calculators.js neither reads them from the URL nor writes them into
+# it): what a Kubernetes manifest runs and where, and which secret it reads. A shared link could
+# otherwise swap in someone else's image or namespace without the reader noticing.
+NOT_FROM_LINK = frozenset({"image", "namespace"})
+
+
+def from_link_allowed(name: str) -> bool:
+    return name not in NOT_FROM_LINK and "secret" not in name
 
 # Pages (by src_uri) that received a calculator in this build.
 _pages_with_calculators: set[str] = set()
@@ -204,6 +212,8 @@ def _render_input(calc: forms.Calculator, inp: forms.Input, value: Any, fid: str
     shown = "" if value is None else str(value)
     default = shown  # the page's default: the declaration's, or the marker's override
     common = f'id="{iid}" name="{_attr(inp.name)}" data-default="{_attr(default)}" {described}'
+    if not from_link_allowed(inp.name):
+        common += ' data-link="never"'
     before = ""  # markup above the label (the model search box)
     if inp.kind in ("choice", "model"):
         options = inp.choices() if inp.choices else []

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-SITE = REPO / "site"
+# $FIELDNOTES_SITE: a site built elsewhere (as for tests/browser), else the build layer's site/.
+SITE = Path(os.environ.get("FIELDNOTES_SITE", REPO / "site"))
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any, cast
@@ -22,6 +23,7 @@ def load_hook(name: str) -> ModuleType:
 
 
 a11y = load_hook("a11y")
+calculator_pages = load_hook("calculator_pages")
 vendor = load_hook("vendor")
 
 PAGE = cast(Any, SimpleNamespace(file=SimpleNamespace(url="calculators/", src_uri="calculators/index.md")))
@@ -63,3 +65,21 @@ def test_vendor_adds_katex_to_math_and_drops_the_cdn_mathjax_loader() -> None:
     assert '<link rel="stylesheet" href="../assets/vendor/katex/katex.min.css">\n</head>' in out
     for uri in vendor.KATEX_JS:
         assert f'src="../{uri}"' in out
+
+
+def test_a11y_wraps_tables_in_focusable_named_regions() -> None:
+    table = "<table><thead><tr><th>GPU</th><th><em>TP</em> &amp; PP</th></tr></thead><tbody></tbody></table>"
+    out = a11y.on_post_page(page_html(table + '<table class="dataframe"></table>'), PAGE, CONFIG)
+    wrapper = '<div class="fn-table-scroll" tabindex="0" role="region" aria-label="Table: GPU, TP &amp; PP">'
+    assert f"{wrapper}{table}</div>" in out
+    assert out.count("fn-table-scroll") == 1  # a table with a class (notebook output) is left alone
+
+
+def test_deploy_image_namespace_and_secrets_are_marked_never_from_a_link() -> None:
+    from calculators import forms
+
+    html = calculator_pages.render_calculator(forms.CALCULATORS["deploy"], {}, 1)
+    for name in ("image", "namespace"):
+        assert re.search(rf'<[^>]* name="{name}"[^>]* data-link="never"', html), name
+    assert not re.search(r'<[^>]* name="tp"[^>]* data-link="never"', html)
+    assert not calculator_pages.from_link_allowed("hf-secret")

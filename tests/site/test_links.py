@@ -19,6 +19,8 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from tests.site.conftest import REPO
+
 # <link rel=...> values whose target the browser fetches without a click.
 FETCHED_LINK_RELS = {
     "stylesheet", "icon", "shortcut", "apple-touch-icon", "preload", "modulepreload",
@@ -227,7 +229,7 @@ def test_no_missing_or_off_site_assets(site_dir: Path) -> None:
 def test_drafts_and_template_are_not_published(site_dir: Path) -> None:
     text = "\n".join(p.read_text(encoding="utf-8") for p in html_files(site_dir))
     assert "Copy this file to blog/posts/" not in text, "blog/posts/_template.md was published"
-    for post in (site_dir.parent / "blog" / "posts").glob("*.md"):
+    for post in (REPO / "blog" / "posts").glob("*.md"):
         if re.search(r"^draft:\s*true\s*$", post.read_text(encoding="utf-8"), re.MULTILINE):
             title = re.search(r"^# (.+)$", post.read_text(encoding="utf-8"), re.MULTILINE)
             assert title is not None
@@ -285,5 +287,5 @@ def test_edit_links_point_at_the_source_files(site_dir: Path) -> None:
         link = edit.search(post.read_text(encoding="utf-8"))
         assert link is not None, post
         assert "/edit/main/blog/posts/" in link.group(1), link.group(1)
-        source = site_dir.parent / link.group(1).split("/edit/main/", 1)[1]
+        source = REPO / link.group(1).split("/edit/main/", 1)[1]
         assert source.is_file(), f"{post}: edit link names {source}, which does not exist"
