@@ -16,7 +16,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from calculators import charts, deploy, dtypes, hardware, memory, models, params, planner, roofline, vllm
+from calculators import (
+    charts,
+    deploy,
+    dtypes,
+    hardware,
+    memory,
+    models,
+    params,
+    planner,
+    roofline,
+    simulate,
+    vllm,
+)
 from calculators.errors import CalcError
 
 GIB = 1 << 30
@@ -742,6 +754,60 @@ def _plan(v: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _lengths(text: str, name: str) -> simulate.Lengths:
+    """A distribution, or ``file:PATH`` (one length per line; a regular file, CLI only)."""
+    if text.strip().lower().startswith("file:"):
+        content = _read_text(text.strip()[5:])
+        values = [x.strip() for x in content.replace(",", "\n").splitlines() if x.strip()]
+        if not values:
+            raise CalcError(name, "the file holds no lengths")
+        return simulate.parse_lengths(",".join(values), name)
+    return simulate.parse_lengths(text, name)
+
+
+def _simulate(v: dict[str, Any]) -> dict[str, Any]:
+    spec = resolve_model(v)
+    gpu = resolve_gpu(v)
+    r = simulate.simulate(
+        spec, gpu, tp=v["tp"], pp=v["pp"], rate=v["rate"], prompt=_lengths(v["prompt-tokens"], "prompt-tokens"),
+        output=_lengths(v["output-tokens"], "output-tokens"), requests=v["requests"], max_num_seqs=v["max-num-seqs"],
+        max_model_len=v["max-model-len"], max_num_batched_tokens=v["max-num-batched-tokens"], seed=v["seed"],
+        weights_dtype=v["weights-dtype"], kv_cache_dtype=v["kv-cache-dtype"], prefix_hit=v["prefix-hit"],
+        slo=simulate.parse_slo(v["slo"]) if v["slo"] else None,
+    )
+    return {
+        "model": spec.model_id,
+        "gpu": gpu.id,
+        "tp": v["tp"],
+        "requests": r.requests,
+        "duration_s": r.duration_s,
+        "request_throughput_per_s": r.request_throughput_per_s,
+        "output_tokens_per_s": r.output_tokens_per_s,
+        "ttft_s": r.ttft_s.as_dict(),
+        "tpot_s": r.tpot_s.as_dict(),
+        "e2e_s": r.e2e_s.as_dict(),
+        "ttft_p50_ms": 1000 * r.ttft_s.p50,
+        "ttft_p99_ms": 1000 * r.ttft_s.p99,
+        "tpot_p50_ms": 1000 * r.tpot_s.p50,
+        "tpot_p99_ms": 1000 * r.tpot_s.p99,
+        "preemptions": r.preemptions,
+        "steps": r.steps,
+        "kv_utilisation_mean": r.kv_utilisation_mean,
+        "kv_utilisation_max": r.kv_utilisation_max,
+        "num_gpu_blocks": r.num_gpu_blocks,
+        "block_size": r.block_size,
+        "max_num_seqs": r.max_num_seqs,
+        "max_num_batched_tokens": r.max_num_batched_tokens,
+        "slo_met": r.slo_met,
+        "goodput_requests_per_s": r.goodput_requests_per_s,
+        "kv_timeline": [list(p) for p in r.kv_timeline],
+        "assumptions": _assumptions(spec) + [
+            "step times from the roofline model of a mixed step (expected, default efficiencies)",
+            "one replica; Poisson arrivals; recompute preemption from the tail of the running queue",
+        ],
+    }
+
+
 def _deploy(v: dict[str, Any]) -> dict[str, Any]:
     spec = resolve_model(v)
     gpu = hardware.get_gpu(v["gpu"])
@@ -861,6 +927,50 @@ CALCULATORS.update({
                        "+ Service"),
             ),
             _deploy,
+        ),
+        Calculator(
+            "simulate", "Serving simulation",
+            "vLLM's V1 scheduler step by step: throughput, TTFT and TPOT percentiles, preemptions, goodput.",
+            (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, GPU, TP,
+             Input("pp", "Pipeline-parallel stages", "int", 1, minimum=1, maximum=1, step=1,
+                   help="vLLM --pipeline-parallel-size (only 1 is modelled)."),
+             Input("rate", "Request rate", "float", 1.0, unit="requests/s", minimum=1e-6, maximum=1e6,
+                   help="Poisson arrivals per second."),
+             Input("prompt-tokens", "Prompt tokens", "text", "1024",
+                   help="A length (1024) or a distribution: normal:1024:256, uniform:128:4096, a comma list, "
+                        "or file:PATH (CLI: one length per line)."),
+             Input("output-tokens", "Output tokens", "text", "256", help="As prompt tokens."),
+             Input("requests", "Requests", "int", 500, minimum=1, maximum=simulate.MAX_REQUESTS, step=1,
+                   help="Requests simulated."),
+             Input("max-num-seqs", "Max sequences", "int", None, minimum=1, maximum=1 << 20, step=1, optional=True,
+                   help="vLLM --max-num-seqs; empty = vllm serve's default for the GPU."),
+             Input("max-num-batched-tokens", "Max batched tokens", "int", None, minimum=1, maximum=1 << 24, step=1,
+                   optional=True, help="Token budget per step; empty = vllm serve's default."),
+             Input("max-model-len", "Max model length", "int", None, unit="tokens", minimum=1, maximum=1 << 31,
+                   step=1, optional=True, help="vLLM --max-model-len; empty = the model's."),
+             KV_DTYPE, _R_WEIGHTS,
+             Input("prefix-hit", "Prefix-cache hit", "float", 0.0, minimum=0, maximum=0.99, step=0.01,
+                   help="Fraction of each prompt found in the prefix cache (whole blocks)."),
+             Input("slo", "SLO", "text", "ttft:p95<500ms;tpot:p99<50ms",
+                   help="Targets for goodput, e.g. ttft:p95<500ms;tpot:p99<50ms."),
+             Input("seed", "Seed", "int", 0, minimum=0, maximum=2**31 - 1, step=1,
+                   help="Random seed: the same seed gives the same answer.")),
+            (
+                Output("request_throughput_per_s", "Request throughput", "float", "requests/s",
+                       "requests ÷ (last finish − first arrival)"),
+                Output("output_tokens_per_s", "Output tokens per second", "float", "tokens/s",
+                       "output tokens ÷ the same span"),
+                Output("ttft_p50_ms", "TTFT p50", "ms", "", "first token − arrival, median over requests"),
+                Output("ttft_p99_ms", "TTFT p99", "ms", "", "99th percentile"),
+                Output("tpot_p50_ms", "TPOT p50", "ms", "", "(finish − first token) ÷ (output tokens − 1), median"),
+                Output("tpot_p99_ms", "TPOT p99", "ms", "", "99th percentile"),
+                Output("preemptions", "Preemptions", "int", "", "requests evicted when the KV cache was full"),
+                Output("kv_utilisation_max", "Peak KV cache use", "float", "", "fraction of blocks in use"),
+                Output("slo_met", "SLO met", "bool", "", "every percentile target of the SLO"),
+                Output("goodput_requests_per_s", "Goodput", "float", "requests/s",
+                       "requests meeting every SLO threshold ÷ the span"),
+            ),
+            _simulate,
         ),
     )
 })

@@ -276,3 +276,19 @@ def test_checkpoint_folder_is_served_by_its_path(tmp_path: Path) -> None:
     proc = calc("vllm", "--config", str(folder), "--gpu", "h100-sxm", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["serve_command"].split()[2] == str(folder)
+
+
+def test_simulate_contract_and_seed(tmp_path: Path) -> None:
+    lengths = tmp_path / "prompts.txt"
+    lengths.write_text("512\n1024\n2048\n", encoding="utf-8")
+    args = [sys.executable, "-m", "calculators", "simulate", "--model", "meta-llama/Llama-3.1-8B-Instruct",
+            "--gpu", "h100-sxm", "--tp", "1", "--rate", "5", "--prompt-tokens", f"file:{lengths}",
+            "--output-tokens", "normal:256:64", "--requests", "300", "--seed", "4", "--json"]
+    outs = [subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=120) for _ in range(2)]
+    assert outs[0].returncode == 0, outs[0].stderr
+    a, b = (json.loads(o.stdout) for o in outs)
+    assert a == b  # the same seed gives the same answer
+    for key in ("request_throughput_per_s", "output_tokens_per_s", "preemptions"):
+        assert key in a
+    for key in ("ttft_s", "tpot_s"):
+        assert set(a[key]) == {"p50", "p90", "p99"} and a[key]["p50"] <= a[key]["p90"] <= a[key]["p99"]

@@ -1,0 +1,627 @@
+"""A discrete-event simulation of vLLM's V1 scheduler serving one replica.
+
+Requests arrive (Poisson at ``rate`` per second, or all at once), each with a prompt and an output
+length drawn from :class:`Lengths`.  Every engine step the scheduler (vllm/v1/core/sched/scheduler.py
+``Scheduler.schedule``) spends a token budget of ``max_num_batched_tokens``:
+
+1. running requests first, in order: a decoding request takes one token, a request still in its
+   prompt (chunked prefill) takes the rest of its prompt up to the remaining budget;
+2. if a running request needs a KV block and none is free, the most recently admitted running
+   request is preempted (its blocks freed; it recomputes prompt and generated tokens later);
+3. then waiting requests, first come first served, while fewer than ``max_num_seqs`` run, budget
+   remains and their first chunk's blocks are free (no admission in a step that preempted).
+
+KV blocks come from the exact accounting of :mod:`calculators.vllm` (blocks, block size, KV-cache
+groups).  A prefix-cache hit skips ``prefix_hit`` of each prompt, in whole blocks.  A step lasts
+what the roofline model of a mixed step gives (:func:`calculators.roofline.mixed_cost`, expected
+time), or what an injected ``step_time`` function says (tests use hand-workable costs).  The step
+that finishes a prompt also samples that request's next token.
+
+Outputs: throughput, TTFT and TPOT percentiles, preemptions, KV utilisation, and goodput under an
+SLO written ``ttft:p95<500ms;tpot:p99<50ms``.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import re
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from calculators import roofline, vllm
+from calculators.errors import CalcError
+from calculators.hardware import GPU
+from calculators.models import ModelSpec
+
+#: step_time(decode_batch, mean_context, prefill_tokens, prefill_prompts, mean_prompt) → seconds
+StepTimeFn = Callable[[int, float, int, int, float], float]
+
+MAX_REQUESTS = 200_000
+
+
+@dataclass(frozen=True)
+class Lengths:
+    """A token-length distribution: ``fixed:N``, ``normal:MEAN:STD`` or ``uniform:LO:HI`` (drawn
+    values are rounded and kept ≥ 1), or an explicit list (drawn uniformly)."""
+
+    kind: str
+    a: float = 0.0
+    b: float = 0.0
+    values: tuple[int, ...] = ()
+
+    def draw(self, rng: random.Random) -> int:
+        if self.kind == "fixed":
+            return int(self.a)
+        if self.kind == "normal":
+            return max(1, round(rng.gauss(self.a, self.b)))
+        if self.kind == "uniform":
+            return rng.randint(int(self.a), int(self.b))
+        return rng.choice(self.values)
+
+    @property
+    def mean(self) -> float:
+        if self.kind == "list":
+            return sum(self.values) / len(self.values)
+        return self.a if self.kind != "uniform" else (self.a + self.b) / 2
+
+
+def parse_lengths(text: object, field_name: str) -> Lengths:
+    """``1024``, ``fixed:1024``, ``normal:1024:256``, ``uniform:128:4096`` or a comma list."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        text = str(text)
+    if not isinstance(text, str) or not text.strip() or len(text) > 200_000:
+        raise CalcError(field_name, "expected a length such as 1024, normal:1024:256 or uniform:128:4096")
+    t = text.strip().lower()
+    limit = 1 << 24
+
+    def num(s: str) -> float:
+        if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", s):
+            raise CalcError(field_name, f"{s[:20]!r} is not a number (digits 0-9)")
+        v = float(s)
+        if v > limit:
+            raise CalcError(field_name, f"{s[:20]} is above {limit:,} tokens")
+        return v
+
+    if "," in t:
+        values = tuple(int(num(x.strip())) for x in t.split(",") if x.strip())
+        if not values or min(values) < 1:
+            raise CalcError(field_name, "a list of lengths needs whole numbers ≥ 1")
+        return Lengths("list", values=values)
+    parts = t.split(":")
+    if len(parts) == 1 or (len(parts) == 2 and parts[0] == "fixed"):
+        n = num(parts[-1])
+        if n < 1 or n != int(n):
+            raise CalcError(field_name, "a fixed length is a whole number ≥ 1")
+        return Lengths("fixed", n)
+    if len(parts) == 3 and parts[0] in ("normal", "uniform"):
+        a, b = num(parts[1]), num(parts[2])
+        if parts[0] == "uniform" and not 1 <= a <= b:
+            raise CalcError(field_name, "uniform:LO:HI needs 1 ≤ LO ≤ HI")
+        if parts[0] == "normal" and a < 1:
+            raise CalcError(field_name, "normal:MEAN:STD needs MEAN ≥ 1")
+        return Lengths(parts[0], a, b)
+    raise CalcError(field_name, f"unknown distribution {t[:30]!r}: use N, normal:M:S, uniform:LO:HI or a list")
+
+
+@dataclass(frozen=True)
+class SLO:
+    """Service-level objectives: (metric, percentile, limit in seconds) terms, all to be met."""
+
+    terms: tuple[tuple[str, float, float], ...]
+
+
+def parse_slo(text: object) -> SLO:
+    """``ttft:p95<500ms;tpot:p99<50ms`` (metrics ttft, tpot, e2e; units ms or s)."""
+    if not isinstance(text, str) or not text.strip() or len(text) > 500:
+        raise CalcError("slo", "expected terms like ttft:p95<500ms;tpot:p99<50ms")
+    terms = []
+    for part in text.split(";"):
+        m = re.fullmatch(r"\s*(ttft|tpot|e2e):p([0-9]{1,2}(?:\.[0-9]+)?)\s*<\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s)\s*",
+                         part.lower())
+        if not m:
+            raise CalcError("slo", f"{part.strip()[:40]!r} is not a term like ttft:p95<500ms")
+        pct = float(m.group(2))
+        if not 0 < pct < 100:
+            raise CalcError("slo", f"percentile p{m.group(2)} must be between 0 and 100")
+        limit = float(m.group(3)) / (1000 if m.group(4) == "ms" else 1)
+        terms.append((m.group(1), pct, limit))
+    return SLO(tuple(terms))
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Linear-interpolated percentile (numpy's default method)."""
+    if not values:
+        return 0.0
+    s = sorted(values)
+    k = (len(s) - 1) * pct / 100
+    lo = math.floor(k)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+@dataclass(eq=False)  # identity: requests are compared by object, never field by field
+class _Req:
+    arrival: float
+    prompt: int
+    output: int
+    hit: int  # prompt tokens served from the prefix cache
+    computed: int = 0
+    target: int = 0  # tokens to compute before the next token is sampled (prompt, or prompt + generated)
+    generated: int = 0
+    blocks: int = 0
+    first_token: float = -1.0
+    finish: float = -1.0
+    preempted: int = 0
+    # fast path: a decoding request holds k + G computed tokens at the start of global step G
+    decoding: bool = False
+    k: int = 0
+    genter: int = 0
+    gen0: int = 0
+    version: int = 0
+
+
+@dataclass(frozen=True)
+class Percentiles:
+    p50: float
+    p90: float
+    p99: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {"p50": self.p50, "p90": self.p90, "p99": self.p99}
+
+
+def _pcts(values: list[float]) -> Percentiles:
+    return Percentiles(percentile(values, 50), percentile(values, 90), percentile(values, 99))
+
+
+@dataclass(frozen=True)
+class SimResult:
+    requests: int
+    duration_s: float
+    request_throughput_per_s: float
+    output_tokens_per_s: float
+    ttft_s: Percentiles
+    tpot_s: Percentiles
+    e2e_s: Percentiles
+    preemptions: int
+    steps: int
+    kv_utilisation_mean: float
+    kv_utilisation_max: float
+    num_gpu_blocks: int
+    block_size: int
+    max_num_seqs: int
+    max_num_batched_tokens: int
+    slo_met: bool | None = None
+    goodput_requests_per_s: float | None = None
+    kv_timeline: tuple[tuple[float, float], ...] = field(default=())
+
+
+def roofline_step_time(spec: ModelSpec, gpu: GPU, tp: int, weights_dtype: str = "auto",
+                       kv_cache_dtype: str = "auto", eff: roofline.Efficiency | None = None) -> StepTimeFn:
+    """The expected time of one mixed step from the roofline model, memoised on bucketed inputs
+    (context by 128 tokens, prefill tokens by 64, prompt length by 256; each bucket evaluated at its
+    middle, which moves a step's time by well under 1 %) so that a long simulation stays fast."""
+    roofline.check_modelled(spec)
+    scheme = roofline.scheme_for(spec, weights_dtype)
+    cache: dict[tuple[int, int, int, int, int], float] = {}
+
+    def step(decode_batch: int, context: float, prefill_tokens: int, prefill_prompts: int, prompt: float) -> float:
+        # buckets: context 128 tokens, prefill tokens 64, prompt 256 (each evaluated at its middle)
+        key = (decode_batch, int(context) >> 7, prefill_tokens >> 6, prefill_prompts, int(prompt) >> 8)
+        t = cache.get(key)
+        if t is None:
+            ptoks = (key[2] << 6) + 32 if prefill_tokens else 0
+            mean_prompt = (key[4] << 8) + 128
+            cost = roofline.mixed_cost(spec, tp, decode_batch, (key[1] << 7) + 64 if decode_batch else 0,
+                                       ptoks, ptoks / mean_prompt if ptoks else 0.0, mean_prompt,
+                                       weights_dtype, kv_cache_dtype)
+            t = roofline.step_time(cost, gpu, tp, scheme, eff).time_s_expected
+            cache[key] = t
+        return t
+
+    return step
+
+
+def simulate(  # noqa: PLR0913, PLR0915
+    spec: ModelSpec,
+    gpu: GPU,
+    tp: int = 1,
+    rate: float | None = 1.0,
+    prompt: Lengths | None = None,
+    output: Lengths | None = None,
+    requests: int = 100,
+    max_num_seqs: int | None = None,
+    max_model_len: int | None = None,
+    max_num_batched_tokens: int | None = None,
+    seed: int = 0,
+    pp: int = 1,
+    weights_dtype: str = "auto",
+    kv_cache_dtype: str = "auto",
+    prefix_hit: float = 0.0,
+    slo: SLO | None = None,
+    eff: roofline.Efficiency | None = None,
+    step_time: StepTimeFn | None = None,
+    force_general: bool = False,
+    num_gpu_blocks: int | None = None,
+    block_size: int | None = None,
+    vllm_version: str = vllm.DEFAULT_VLLM_VERSION,
+) -> SimResult:
+    """Simulate ``requests`` requests arriving at ``rate`` per second (None: all at time 0)."""
+    if isinstance(requests, bool) or not isinstance(requests, int) or not 1 <= requests <= MAX_REQUESTS:
+        raise CalcError("requests", f"must be a whole number from 1 to {MAX_REQUESTS:,}, got {requests!r}")
+    if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate)
+                             or not 0 < rate <= 1e6):
+        raise CalcError("rate", f"must be a request rate in (0, 1e6] per second, got {rate!r}")
+    if not isinstance(prefix_hit, (int, float)) or not 0 <= prefix_hit < 1:
+        raise CalcError("prefix-hit", f"must be a fraction in [0, 1), got {prefix_hit!r}")
+    if pp != 1:
+        raise CalcError("pp", "pipeline-parallel step timing is not modelled yet; simulate one stage group (--pp 1)")
+    prompt = prompt or Lengths("fixed", 1024)
+    output = output or Lengths("fixed", 256)
+    rng = random.Random(seed)
+    fit = vllm.fit(spec, gpu, tp=tp, max_model_len=max_model_len, kv_cache_dtype=kv_cache_dtype,
+                   block_size=block_size, max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
+                   weights_dtype=weights_dtype, vllm_version=vllm_version)
+    if num_gpu_blocks is None and not fit.fits:
+        raise CalcError("model", f"vLLM would not start: {fit.verdict}")
+    blocks_total = fit.num_gpu_blocks if num_gpu_blocks is None else num_gpu_blocks
+    bs = fit.block_size
+    budget_per_step = fit.max_num_batched_tokens
+    seqs_limit = fit.max_num_seqs
+    groups = fit.kv_groups
+    mode = fit.mamba_cache_mode or "none"
+    mnbt = fit.max_num_batched_tokens
+    step = step_time or roofline_step_time(spec, gpu, tp, weights_dtype, kv_cache_dtype, eff)
+
+    full_groups = len(groups) if all(g.kind == "attention" and g.window is None for g in groups) else 0
+
+    def blocks_for(tokens: int) -> int:
+        if full_groups:  # every group full attention: ⌈tokens / block⌉ blocks in each
+            return full_groups * -(-max(tokens, 1) // bs)
+        return vllm.blocks_per_request(groups, max(tokens, 1), bs, mnbt, mode)
+
+    # arrivals
+    reqs: list[_Req] = []
+    t_arr = 0.0
+    for _ in range(requests):
+        if rate is not None:
+            t_arr += rng.expovariate(rate)
+        p = min(prompt.draw(rng), fit.max_model_len - 1)
+        o = max(1, min(output.draw(rng), fit.max_model_len - p))
+        hit = int(p * prefix_hit) // bs * bs
+        hit = min(hit, p - 1)
+        reqs.append(_Req(arrival=t_arr if rate is not None else 0.0, prompt=p, output=o, hit=hit,
+                         computed=hit, target=p))
+    fast = full_groups > 0 and seqs_limit <= budget_per_step and not force_general
+    run = _run_fast if fast else _run_general
+    steps, preemptions, util_sum, util_max, timeline = run(
+        reqs, blocks_total, bs, budget_per_step, seqs_limit, step, blocks_for, full_groups
+    )
+    first = min(r.arrival for r in reqs)
+    duration = max(r.finish for r in reqs) - first
+    ttft = [r.first_token - r.arrival for r in reqs]
+    tpot = [(r.finish - r.first_token) / (r.output - 1) for r in reqs if r.output > 1]
+    e2e = [r.finish - r.arrival for r in reqs]
+    out_tokens = sum(r.output for r in reqs)
+    slo_met = None
+    goodput = None
+    if slo is not None:
+        series = {"ttft": ttft, "tpot": tpot, "e2e": e2e}
+        slo_met = all(percentile(series[m], p) < lim for m, p, lim in slo.terms)
+        good = 0
+        for r in reqs:
+            per = {"ttft": r.first_token - r.arrival, "e2e": r.finish - r.arrival,
+                   "tpot": (r.finish - r.first_token) / (r.output - 1) if r.output > 1 else 0.0}
+            good += all(per[m] < lim for m, _, lim in slo.terms)
+        goodput = good / duration if duration > 0 else 0.0
+    return SimResult(
+        requests=requests,
+        duration_s=duration,
+        request_throughput_per_s=requests / duration if duration > 0 else 0.0,
+        output_tokens_per_s=out_tokens / duration if duration > 0 else 0.0,
+        ttft_s=_pcts(ttft),
+        tpot_s=_pcts(tpot),
+        e2e_s=_pcts(e2e),
+        preemptions=preemptions,
+        steps=steps,
+        kv_utilisation_mean=util_sum / steps if steps else 0.0,
+        kv_utilisation_max=util_max,
+        num_gpu_blocks=blocks_total,
+        block_size=bs,
+        max_num_seqs=seqs_limit,
+        max_num_batched_tokens=budget_per_step,
+        slo_met=slo_met,
+        goodput_requests_per_s=goodput,
+        kv_timeline=tuple(timeline),
+    )
+
+
+def _run_general(reqs: list[_Req], blocks_total: int, bs: int, budget_per_step: int, seqs_limit: int,
+                 step: StepTimeFn, blocks_for: Callable[[int], int], full_groups: int,
+                 ) -> tuple[int, int, float, float, list[tuple[float, float]]]:
+    """Step by step, request by request: any KV-cache group layout."""
+    requests = len(reqs)
+    pending = deque(reqs)
+    waiting: deque[_Req] = deque()
+    running: list[_Req] = []
+    free = blocks_total
+    t = 0.0
+    finished = 0
+    preemptions = 0
+    steps = 0
+    util_sum = 0.0
+    util_max = 0.0
+    timeline: list[tuple[float, float]] = []
+    sample_every = max(1, requests // 50)
+
+    while finished < requests:
+        while pending and pending[0].arrival <= t:
+            waiting.append(pending.popleft())
+        if not running and not waiting:
+            t = pending[0].arrival
+            continue
+        budget = budget_per_step
+        scheduled: list[tuple[_Req, int]] = []
+        preempted_now = False
+        i = 0
+        while i < len(running) and budget > 0:
+            r = running[i]
+            n = 1 if r.computed >= r.target else min(r.target - r.computed, budget)
+            need = blocks_for(r.computed + n) - r.blocks
+            self_preempted = False
+            while need > free:
+                victim = running.pop()  # the most recently admitted (vLLM preempts from the tail)
+                free += victim.blocks
+                victim.blocks = 0
+                victim.target = victim.prompt + victim.generated
+                victim.computed = victim.hit
+                victim.preempted += 1
+                preemptions += 1
+                preempted_now = True
+                waiting.appendleft(victim)
+                if victim is r:
+                    self_preempted = True
+                    break
+            if self_preempted:
+                break
+            free -= need
+            r.blocks += need
+            budget -= n
+            scheduled.append((r, n))
+            i += 1
+        if not preempted_now:
+            while waiting and len(running) < seqs_limit and budget > 0:
+                r = waiting[0]
+                n = min(r.target - r.computed, budget)
+                need = blocks_for(r.computed + n) - r.blocks
+                if need > free:
+                    break
+                waiting.popleft()
+                free -= need
+                r.blocks += need
+                budget -= n
+                running.append(r)
+                scheduled.append((r, n))
+        if not scheduled:
+            if pending:
+                t = max(t, pending[0].arrival)
+                continue
+            raise CalcError("max-model-len", "a request cannot be scheduled: its KV cache does not fit even alone")
+        decode = [r for r, n in scheduled if r.computed >= r.target]
+        prefill = [(r, n) for r, n in scheduled if r.computed < r.target]
+        ctx = sum(r.computed for r in decode) / len(decode) if decode else 0.0
+        ptoks = sum(n for _, n in prefill)
+        mean_prompt = sum(r.target for r, _ in prefill) / len(prefill) if prefill else 0.0
+        t += step(len(decode), ctx, ptoks, len(prefill), mean_prompt)
+        steps += 1
+        done: list[_Req] = []
+        for r, n in scheduled:
+            r.computed += n
+            if r.computed >= r.target:  # a decode step, or the chunk that completes the prompt
+                r.generated += 1
+                if r.first_token < 0:
+                    r.first_token = t
+                if r.generated >= r.output:
+                    r.finish = t
+                    done.append(r)
+                elif r.target < r.computed:
+                    r.target = r.computed  # from now on one token per step
+        for r in done:
+            running.remove(r)
+            free += r.blocks
+            r.blocks = 0
+            finished += 1
+        used = (blocks_total - free) / blocks_total if blocks_total else 0.0
+        util_sum += used
+        util_max = max(util_max, used)
+        if steps % sample_every == 0:
+            timeline.append((t, used))
+
+    return steps, preemptions, util_sum, util_max, timeline
+
+
+def _run_fast(reqs: list[_Req], blocks_total: int, bs: int, budget_per_step: int, seqs_limit: int,
+              step: StepTimeFn, blocks_for: Callable[[int], int], full_groups: int,
+              ) -> tuple[int, int, float, float, list[tuple[float, float]]]:
+    """The same scheduler when every KV group is full attention and all decodes fit the token
+    budget: decoding requests advance together, so a step costs O(1) for them instead of one
+    operation per request.  A request that decodes holds k + G tokens at the start of global step
+    G; it needs a new block in every group when (k + G) is a multiple of the block size, so the
+    blocks a step allocates are ``groups × count[(−G) mod block]`` over a count of k mod block."""
+    gr = full_groups
+    requests = len(reqs)
+    pending = deque(reqs)
+    waiting: deque[_Req] = deque()
+    order: dict[int, _Req] = {}  # running requests in admission order (preemption takes the last)
+    prefilling: dict[int, _Req] = {}
+    count = [0] * bs
+    sum_k = 0
+    n_dec = 0
+    heap: list[tuple[int, int, int, _Req]] = []
+    free = blocks_total
+    t = 0.0
+    g = 0
+    finished = 0
+    preemptions = 0
+    steps = 0
+    util_sum = 0.0
+    util_max = 0.0
+    timeline: list[tuple[float, float]] = []
+    sample_every = max(1, requests // 50)
+
+    def blocks(tokens: int) -> int:
+        return gr * -(-tokens // bs)
+
+    def evict(victim: _Req) -> int:
+        """Preempt ``victim`` at the start of step g; returns the blocks freed."""
+        nonlocal n_dec, sum_k, preemptions
+        del order[id(victim)]
+        if victim.decoding:
+            held = blocks(victim.k + g)
+            victim.generated = victim.gen0 + (g - victim.genter)
+            victim.decoding = False
+            victim.version += 1
+            count[victim.k % bs] -= 1
+            sum_k -= victim.k
+            n_dec -= 1
+        else:
+            held = victim.blocks
+            del prefilling[id(victim)]
+        victim.blocks = 0
+        victim.target = victim.prompt + victim.generated
+        victim.computed = victim.hit
+        victim.preempted += 1
+        preemptions += 1
+        waiting.appendleft(victim)
+        return held
+
+    while finished < requests:
+        # decode-only stretch: nothing waits, nothing is in its prompt, no request finishes and no
+        # request arrives: only the step clock, the block count and the KV use move
+        if n_dec and not prefilling and not waiting:
+            avg = sum_k / n_dec
+            arrival = pending[0].arrival if pending else math.inf
+            gfin = heap[0][0]
+            bucket = -1
+            dt = 0.0
+            while g < gfin and arrival > t:
+                new_blocks = gr * count[(-g) % bs]
+                if new_blocks > free:
+                    break
+                c = avg + g
+                if int(c) >> 7 != bucket:  # the step time changes only with the context bucket
+                    bucket = int(c) >> 7
+                    dt = step(n_dec, c, 0, 0, 0.0)
+                free -= new_blocks
+                t += dt
+                steps += 1
+                g += 1
+                used = (blocks_total - free) / blocks_total if blocks_total else 0.0
+                util_sum += used
+                if used > util_max:
+                    util_max = used
+                if steps % sample_every == 0:
+                    timeline.append((t, used))
+        while pending and pending[0].arrival <= t:
+            waiting.append(pending.popleft())
+        if not order and not waiting:
+            t = pending[0].arrival
+            continue
+        preempted_now = False
+        new_blocks = gr * count[(-g) % bs]
+        while new_blocks > free:
+            victim = next(reversed(order.values()))
+            if victim.decoding and (victim.k + g) % bs == 0:
+                new_blocks -= gr
+            free += evict(victim)
+            preempted_now = True
+        free -= new_blocks
+        budget = budget_per_step - n_dec
+        scheduled: list[tuple[_Req, int]] = []
+        for r in list(prefilling.values()):
+            if budget <= 0:
+                break
+            if id(r) not in prefilling:
+                continue  # preempted earlier in this step
+            n = min(r.target - r.computed, budget)
+            need = blocks(r.computed + n) - r.blocks
+            while need > free and id(r) in order:
+                victim = next(reversed(order.values()))
+                free += evict(victim)
+                preempted_now = True
+            if id(r) not in order:
+                break
+            free -= need
+            r.blocks += need
+            budget -= n
+            scheduled.append((r, n))
+        if not preempted_now:
+            while waiting and len(order) < seqs_limit and budget > 0:
+                r = waiting[0]
+                n = min(r.target - r.computed, budget)
+                need = blocks(r.computed + n)
+                if need > free:
+                    break
+                waiting.popleft()
+                free -= need
+                r.blocks = need
+                budget -= n
+                order[id(r)] = r
+                prefilling[id(r)] = r
+                scheduled.append((r, n))
+        if not n_dec and not scheduled:
+            if pending:
+                t = max(t, pending[0].arrival)
+                continue
+            raise CalcError("max-model-len", "a request cannot be scheduled: its KV cache does not fit even alone")
+        ctx = sum_k / n_dec + g if n_dec else 0.0
+        ptoks = sum(n for _, n in scheduled)
+        mean_prompt = sum(r.target for r, _ in scheduled) / len(scheduled) if scheduled else 0.0
+        t += step(n_dec, ctx, ptoks, len(scheduled), mean_prompt)
+        steps += 1
+        while heap and heap[0][0] == g:
+            _, _, version, r = heapq.heappop(heap)
+            if version != r.version or not r.decoding:
+                continue
+            free += blocks(r.k + g + 1)
+            r.decoding = False
+            r.generated = r.output
+            count[r.k % bs] -= 1
+            sum_k -= r.k
+            n_dec -= 1
+            del order[id(r)]
+            r.finish = t
+            finished += 1
+        for r, n in scheduled:
+            r.computed += n
+            if r.computed < r.target:
+                continue
+            r.generated += 1
+            if r.first_token < 0:
+                r.first_token = t
+            del prefilling[id(r)]
+            if r.generated >= r.output:
+                free += r.blocks
+                r.blocks = 0
+                del order[id(r)]
+                r.finish = t
+                finished += 1
+                continue
+            r.decoding = True
+            r.genter = g + 1
+            r.gen0 = r.generated
+            r.k = r.computed - r.genter
+            count[r.k % bs] += 1
+            sum_k += r.k
+            n_dec += 1
+            heapq.heappush(heap, (g + r.output - r.generated, id(r), r.version, r))
+        g += 1
+        used = (blocks_total - free) / blocks_total if blocks_total else 0.0
+        util_sum += used
+        util_max = max(util_max, used)
+        if steps % sample_every == 0:
+            timeline.append((t, used))
+    return steps, preemptions, util_sum, util_max, timeline

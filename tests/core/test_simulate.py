@@ -1,0 +1,136 @@
+"""The serving simulation (calculators/simulate.py) against hand-worked schedules.
+
+Step costs are injected where a case is worked by hand (a constant 10 ms a step, or a recorder),
+so what is tested is the scheduler: chunked prefill within the token budget, requests sharing a
+step, preemption when the KV cache is full, and that the fast path (decodes advanced together)
+gives exactly what the request-by-request path gives."""
+
+from __future__ import annotations
+
+import pytest
+
+from calculators import hardware, models
+from calculators import simulate as sim
+from calculators.errors import CalcError
+
+LLAMA = models.load_preset("meta-llama/Llama-3.1-8B-Instruct")
+H100 = hardware.get_gpu("h100-sxm")
+DT = 0.01
+
+
+def const(_b: int, _c: float, _p: int, _n: int, _m: float) -> float:
+    return DT
+
+
+def run(**kw: object) -> sim.SimResult:
+    args: dict[str, object] = {"rate": None, "step_time": const, **kw}
+    return sim.simulate(LLAMA, H100, **args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_one_request(force: bool) -> None:
+    """Prompt 100, output 4: one prefill step (which samples the first token), three decode steps."""
+    r = run(prompt=sim.Lengths("fixed", 100), output=sim.Lengths("fixed", 4), requests=1, force_general=force)
+    assert r.steps == 4
+    assert r.ttft_s.p50 == pytest.approx(DT)
+    assert r.tpot_s.p50 == pytest.approx(DT)
+    assert r.e2e_s.p50 == pytest.approx(4 * DT)
+
+
+def test_two_requests_share_each_step() -> None:
+    calls: list[tuple[int, int, int]] = []
+
+    def rec(b: int, _c: float, p: int, n: int, _m: float) -> float:
+        calls.append((b, p, n))
+        return DT
+
+    r = run(prompt=sim.Lengths("fixed", 100), output=sim.Lengths("fixed", 3), requests=2, step_time=rec)
+    # step 1: both prompts (200 tokens, 2 prefills); steps 2-3: both decode together
+    assert calls == [(0, 200, 2), (2, 0, 0), (2, 0, 0)]
+    assert r.ttft_s.p99 == pytest.approx(DT) and r.e2e_s.p99 == pytest.approx(3 * DT)
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_chunked_prefill_splits_a_long_prompt(force: bool) -> None:
+    """A 10,000-token prompt with a 4,096-token budget: 4,096 + 4,096 + 1,808 over three steps."""
+    calls: list[int] = []
+
+    def rec(_b: int, _c: float, p: int, _n: int, _m: float) -> float:
+        calls.append(p)
+        return DT
+
+    r = run(prompt=sim.Lengths("fixed", 10_000), output=sim.Lengths("fixed", 2), requests=1,
+            max_num_batched_tokens=4096, step_time=rec, force_general=force)
+    assert calls[:3] == [4096, 4096, 1808]
+    assert r.ttft_s.p50 == pytest.approx(3 * DT)
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_full_kv_cache_preempts_the_last_request(force: bool) -> None:
+    """Block size 16, 6 blocks, two requests of 32 prompt + 40 output tokens (5 blocks each at the end).
+
+    Step 1: both prompts (2 blocks each, 2 free).  Step 2: both cross into a third block (0 free).
+    Step 18: both need a fourth block: B (admitted last) is preempted, freeing 3; A takes one.
+    B has 17 tokens out and must recompute 49 tokens (4 blocks), which fit only when A finishes
+    after step 40; B is recomputed in step 41 (sampling its 18th token) and finishes its 40th
+    token after step 63."""
+    r = run(prompt=sim.Lengths("fixed", 32), output=sim.Lengths("fixed", 40), requests=2, num_gpu_blocks=6,
+            force_general=force)
+    assert r.preemptions == 1
+    assert r.steps == 63
+    assert r.ttft_s.p50 == pytest.approx(DT)
+    # A ends after step 40, B after step 63: e2e 0.40 s and 0.63 s (median 0.515 s)
+    assert r.e2e_s.p50 == pytest.approx((40 * DT + 63 * DT) / 2)
+
+
+def test_fast_path_equals_request_by_request() -> None:
+    """Both paths, same seed, a load that preempts: the same result to the last bit."""
+    kw = {"rate": 30.0, "prompt": sim.parse_lengths("normal:1024:256", "p"),
+          "output": sim.parse_lengths("uniform:2:400", "o"), "requests": 600, "seed": 3}
+    fast = sim.simulate(LLAMA, H100, **kw)  # type: ignore[arg-type]
+    slow = sim.simulate(LLAMA, H100, force_general=True, **kw)  # type: ignore[arg-type]
+    assert fast == slow and fast.preemptions > 0
+
+
+def test_higher_rate_never_lowers_tail_latency() -> None:
+    """Poisson arrivals from one seed are the same sequence compressed by the rate."""
+    p99 = []
+    for rate in (2.0, 5.0, 10.0, 20.0, 40.0):
+        r = sim.simulate(LLAMA, H100, rate=rate, prompt=sim.Lengths("fixed", 1024), output=sim.Lengths("fixed", 128),
+                         requests=400, seed=7)
+        p99.append(r.ttft_s.p99)
+    assert p99 == sorted(p99), p99
+
+
+def test_more_gpus_never_worse_latency() -> None:
+    kw = {"rate": 8.0, "prompt": sim.Lengths("fixed", 2048), "output": sim.Lengths("fixed", 256), "requests": 300}
+    one = sim.simulate(LLAMA, H100, tp=1, **kw)  # type: ignore[arg-type]
+    two = sim.simulate(LLAMA, H100, tp=2, **kw)  # type: ignore[arg-type]
+    assert two.ttft_s.p99 <= one.ttft_s.p99 and two.tpot_s.p50 <= one.tpot_s.p50
+
+
+def test_slo_and_goodput() -> None:
+    slo = sim.parse_slo("ttft:p95<500ms;tpot:p99<50ms")
+    assert slo.terms == (("ttft", 95.0, 0.5), ("tpot", 99.0, 0.05))
+    light = sim.simulate(LLAMA, H100, rate=2.0, requests=200, slo=slo)
+    assert light.slo_met and light.goodput_requests_per_s == pytest.approx(light.request_throughput_per_s)
+    heavy = sim.simulate(LLAMA, H100, rate=60.0, requests=400, slo=slo)
+    assert not heavy.slo_met and heavy.goodput_requests_per_s is not None
+    assert heavy.goodput_requests_per_s < heavy.request_throughput_per_s
+
+
+@pytest.mark.parametrize("text", ["", "normal:", "uniform:9:3", "gamma:1:2", "1e9", "12a", "\U0001d7d0", "0"])
+def test_bad_lengths_are_refused(text: str) -> None:
+    with pytest.raises(CalcError):
+        sim.parse_lengths(text, "prompt-tokens")
+
+
+@pytest.mark.parametrize("text", ["", "ttft<5", "ttft:p100<5ms", "foo:p50<1s", "ttft:p95<5h"])
+def test_bad_slo_is_refused(text: str) -> None:
+    with pytest.raises(CalcError):
+        sim.parse_slo(text)
+
+
+def test_a_model_that_does_not_fit_is_a_refusal() -> None:
+    with pytest.raises(CalcError, match="vLLM would not start"):
+        sim.simulate(models.load_preset("meta-llama/Llama-3.1-70B-Instruct"), hardware.get_gpu("l40s"), requests=5)
