@@ -464,8 +464,9 @@ def fit(
                 hi = mid - 1
         est = lo
     too_long = max_len > spec.max_len
-    fits = available > 0 and needed <= available and not too_long
-    advice = _advice(spec, gpu, tp, loaded, requested, available, needed, est, max_len, kv_cache_dtype, fits)
+    memory_fits = available > 0 and needed <= available
+    fits = memory_fits and not too_long
+    advice = _advice(spec, gpu, tp, loaded, requested, available, needed, est, max_len, kv_cache_dtype, memory_fits)
     if too_long:
         advice = (
             f"lower --max-model-len to at most {min(spec.max_len, est or spec.max_len):,}, or set "
@@ -569,9 +570,12 @@ def _advice(
             out.append("halve the KV cache with --kv-cache-dtype fp8")
         if requested < 0.95 * gpu.memory_bytes_usable:
             out.append("give vLLM more of each GPU: --gpu-memory-utilization 0.95")
-    larger = [t for t in (2, 4, 8, 16) if t > tp and spec.num_attention_heads % t == 0]
+    # keep tensor parallelism inside one 8-GPU node; beyond it, pipeline stages across nodes
+    larger = [t for t in (2, 4, 8) if t > tp and spec.num_attention_heads % t == 0]
     if larger:
         out.append(f"spread the model over more GPUs: --tensor-parallel-size {larger[0]}")
+    elif tp >= 8:
+        out.append("add a second node as a pipeline stage: --tensor-parallel-size 8 --pipeline-parallel-size 2")
     return tuple(out)
 
 
