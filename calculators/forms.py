@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from calculators import (
+    calibrate,
     charts,
     deploy,
     dtypes,
@@ -808,6 +809,28 @@ def _simulate(v: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _calibrate(v: dict[str, Any]) -> dict[str, Any]:
+    text = v["bench-json"]
+    if not text:
+        if not v["bench"]:
+            raise CalcError("bench", "give the JSON file that vllm bench serve --save-result wrote")
+        text = _read_text(v["bench"])
+    spec = resolve_model(v)
+    gpu = resolve_gpu(v)
+    c = calibrate.calibrate(spec, gpu, v["tp"], calibrate.parse_bench(text), v["kv-cache-dtype"],
+                            v["weights-dtype"], v["max-num-seqs"])
+    return {
+        "model": spec.model_id, "gpu": gpu.id, "tp": v["tp"], "mbu": c.mbu, "mfu": c.mfu,
+        "measured": c.measured.as_dict(), "before": c.before.as_dict(), "after": c.after.as_dict(),
+        "ttft_measured_ms": 1000 * c.measured.ttft_s, "ttft_before_ms": 1000 * c.before.ttft_s,
+        "ttft_after_ms": 1000 * c.after.ttft_s, "tpot_measured_ms": 1000 * c.measured.tpot_s,
+        "tpot_before_ms": 1000 * c.before.tpot_s, "tpot_after_ms": 1000 * c.after.tpot_s,
+        "assumptions": _assumptions(spec) + [
+            "the file's requests replayed through the scheduler simulation; pass the fitted --mbu and --mfu "
+            "to the roofline and plan calculators"],
+    }
+
+
 def _deploy(v: dict[str, Any]) -> dict[str, Any]:
     spec = resolve_model(v)
     gpu = hardware.get_gpu(v["gpu"])
@@ -927,6 +950,29 @@ CALCULATORS.update({
                        "+ Service"),
             ),
             _deploy,
+        ),
+        Calculator(
+            "calibrate", "Calibrate from your benchmark",
+            "Fit the step model's bandwidth and FLOPs utilisation to a vllm bench serve --save-result run.",
+            (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, GPU, TP,
+             Input("bench", "Benchmark file", "text", None, optional=True, cli_only=True,
+                   help="Path of the JSON that vllm bench serve --save-result wrote."),
+             Input("bench-json", "Benchmark result", "text", None, optional=True, page_only=True,
+                   help="Paste or drop the JSON that vllm bench serve --save-result wrote."),
+             Input("max-num-seqs", "Max sequences", "int", None, minimum=1, maximum=1 << 20, step=1, optional=True,
+                   help="The --max-num-seqs the server ran with; empty = vllm serve's default."),
+             KV_DTYPE, _R_WEIGHTS),
+            (
+                Output("mbu", "Fitted bandwidth utilisation (MBU)", "float", "", "bisection on the median TPOT"),
+                Output("mfu", "Fitted FLOPs utilisation (MFU)", "float", "", "bisection on the median TTFT"),
+                Output("ttft_measured_ms", "Median TTFT measured", "ms", "", "median_ttft_ms of the file"),
+                Output("ttft_before_ms", "Median TTFT predicted before", "ms", "", "default efficiencies"),
+                Output("ttft_after_ms", "Median TTFT predicted after", "ms", "", "fitted efficiencies"),
+                Output("tpot_measured_ms", "Median TPOT measured", "ms", "", "median_tpot_ms of the file"),
+                Output("tpot_before_ms", "Median TPOT predicted before", "ms", "", "default efficiencies"),
+                Output("tpot_after_ms", "Median TPOT predicted after", "ms", "", "fitted efficiencies"),
+            ),
+            _calibrate,
         ),
         Calculator(
             "simulate", "Serving simulation",

@@ -440,7 +440,7 @@ def _show(value: Any) -> str:
 MAX_JSON_DEPTH = 32
 
 
-def _check_nesting(text: str, field: str) -> None:
+def check_json_nesting(text: str, field: str) -> None:
     """Refuse JSON nested deeper than :data:`MAX_JSON_DEPTH` before parsing it (a scan of the
     brackets outside strings; json.loads recurses once per level)."""
     depth = 0
@@ -487,13 +487,13 @@ def load_config_text(
         raise CalcError("config", "expected the text of a config.json")
     if len(text) > _MAX_CONFIG_CHARS:
         raise CalcError("config", f"config.json is {len(text):,} characters; the limit is {_MAX_CONFIG_CHARS:,}")
-    _check_nesting(text, "config")
+    check_json_nesting(text, "config")
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise CalcError("config", f"not valid JSON: {str(exc)[:120]}") from None
     if hf_quant_config is not None and isinstance(data, dict) and "quantization_config" not in data:
-        _check_nesting(hf_quant_config, "hf_quant_config.json")
+        check_json_nesting(hf_quant_config, "hf_quant_config.json")
         try:
             quant = json.loads(hf_quant_config)
         except (ValueError, RecursionError) as exc:

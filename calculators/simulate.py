@@ -245,11 +245,22 @@ def simulate(  # noqa: PLR0913, PLR0915
     eff: roofline.Efficiency | None = None,
     step_time: StepTimeFn | None = None,
     force_general: bool = False,
+    concurrency: int | None = None,
+    lengths: list[tuple[int, int]] | None = None,
     num_gpu_blocks: int | None = None,
     block_size: int | None = None,
     vllm_version: str = vllm.DEFAULT_VLLM_VERSION,
 ) -> SimResult:
-    """Simulate ``requests`` requests arriving at ``rate`` per second (None: all at time 0)."""
+    """Simulate ``requests`` requests arriving at ``rate`` per second (None: all at time 0), or sent
+    by ``concurrency`` clients that each send the next request when their previous one finishes
+    (``vllm bench serve --max-concurrency N`` with an infinite request rate).  ``lengths`` gives
+    each request's (prompt, output) tokens instead of drawing them."""
+    if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int)
+                                    or not 1 <= concurrency <= MAX_REQUESTS):
+        raise CalcError("concurrency", f"must be a whole number of clients from 1 to {MAX_REQUESTS:,}")
+    if lengths is not None:
+        if len(lengths) < requests:
+            raise CalcError("requests", f"{requests} requests but only {len(lengths)} (prompt, output) lengths")
     if isinstance(requests, bool) or not isinstance(requests, int) or not 1 <= requests <= MAX_REQUESTS:
         raise CalcError("requests", f"must be a whole number from 1 to {MAX_REQUESTS:,}, got {requests!r}")
     if rate is not None and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate)
@@ -286,19 +297,25 @@ def simulate(  # noqa: PLR0913, PLR0915
     # arrivals
     reqs: list[_Req] = []
     t_arr = 0.0
-    for _ in range(requests):
-        if rate is not None:
+    for i in range(requests):
+        if rate is not None and concurrency is None:
             t_arr += rng.expovariate(rate)
-        p = min(prompt.draw(rng), fit.max_model_len - 1)
-        o = max(1, min(output.draw(rng), fit.max_model_len - p))
+        if lengths is not None:
+            p, o = lengths[i]
+        else:
+            p, o = prompt.draw(rng), output.draw(rng)
+        p = max(1, min(p, fit.max_model_len - 1))
+        o = max(1, min(o, fit.max_model_len - p))
         hit = int(p * prefix_hit) // bs * bs
         hit = min(hit, p - 1)
-        reqs.append(_Req(arrival=t_arr if rate is not None else 0.0, prompt=p, output=o, hit=hit,
-                         computed=hit, target=p))
+        reqs.append(_Req(arrival=t_arr if rate is not None and concurrency is None else 0.0, prompt=p, output=o,
+                         hit=hit, computed=hit, target=p))
     fast = full_groups > 0 and seqs_limit <= budget_per_step and not force_general
     run = _run_fast if fast else _run_general
+    first_wave = requests if concurrency is None else min(concurrency, requests)
     steps, preemptions, util_sum, util_max, timeline = run(
-        reqs, blocks_total, bs, budget_per_step, seqs_limit, step, blocks_for, full_groups
+        deque(reqs[:first_wave]), deque(reqs[first_wave:]), requests, blocks_total, bs, budget_per_step, seqs_limit,
+        step, blocks_for, full_groups,
     )
     first = min(r.arrival for r in reqs)
     duration = max(r.finish for r in reqs) - first
@@ -339,12 +356,10 @@ def simulate(  # noqa: PLR0913, PLR0915
     )
 
 
-def _run_general(reqs: list[_Req], blocks_total: int, bs: int, budget_per_step: int, seqs_limit: int,
-                 step: StepTimeFn, blocks_for: Callable[[int], int], full_groups: int,
-                 ) -> tuple[int, int, float, float, list[tuple[float, float]]]:
+def _run_general(pending: deque[_Req], unreleased: deque[_Req], requests: int, blocks_total: int, bs: int,
+                 budget_per_step: int, seqs_limit: int, step: StepTimeFn, blocks_for: Callable[[int], int],
+                 full_groups: int) -> tuple[int, int, float, float, list[tuple[float, float]]]:
     """Step by step, request by request: any KV-cache group layout."""
-    requests = len(reqs)
-    pending = deque(reqs)
     waiting: deque[_Req] = deque()
     running: list[_Req] = []
     free = blocks_total
@@ -434,6 +449,9 @@ def _run_general(reqs: list[_Req], blocks_total: int, bs: int, budget_per_step: 
             free += r.blocks
             r.blocks = 0
             finished += 1
+            if unreleased:  # closed loop: the client whose request finished sends the next one
+                unreleased[0].arrival = t
+                pending.append(unreleased.popleft())
         used = (blocks_total - free) / blocks_total if blocks_total else 0.0
         util_sum += used
         util_max = max(util_max, used)
@@ -443,17 +461,15 @@ def _run_general(reqs: list[_Req], blocks_total: int, bs: int, budget_per_step: 
     return steps, preemptions, util_sum, util_max, timeline
 
 
-def _run_fast(reqs: list[_Req], blocks_total: int, bs: int, budget_per_step: int, seqs_limit: int,
-              step: StepTimeFn, blocks_for: Callable[[int], int], full_groups: int,
-              ) -> tuple[int, int, float, float, list[tuple[float, float]]]:
+def _run_fast(pending: deque[_Req], unreleased: deque[_Req], requests: int, blocks_total: int, bs: int,
+              budget_per_step: int, seqs_limit: int, step: StepTimeFn, blocks_for: Callable[[int], int],
+              full_groups: int) -> tuple[int, int, float, float, list[tuple[float, float]]]:
     """The same scheduler when every KV group is full attention and all decodes fit the token
     budget: decoding requests advance together, so a step costs O(1) for them instead of one
     operation per request.  A request that decodes holds k + G tokens at the start of global step
     G; it needs a new block in every group when (k + G) is a multiple of the block size, so the
     blocks a step allocates are ``groups × count[(−G) mod block]`` over a count of k mod block."""
     gr = full_groups
-    requests = len(reqs)
-    pending = deque(reqs)
     waiting: deque[_Req] = deque()
     order: dict[int, _Req] = {}  # running requests in admission order (preemption takes the last)
     prefilling: dict[int, _Req] = {}
@@ -595,6 +611,9 @@ def _run_fast(reqs: list[_Req], blocks_total: int, bs: int, budget_per_step: int
             del order[id(r)]
             r.finish = t
             finished += 1
+            if unreleased:  # closed loop: the client whose request finished sends the next one
+                unreleased[0].arrival = t
+                pending.append(unreleased.popleft())
         for r, n in scheduled:
             r.computed += n
             if r.computed < r.target:
@@ -609,6 +628,9 @@ def _run_fast(reqs: list[_Req], blocks_total: int, bs: int, budget_per_step: int
                 del order[id(r)]
                 r.finish = t
                 finished += 1
+                if unreleased:  # closed loop: the client whose request finished sends the next one
+                    unreleased[0].arrival = t
+                    pending.append(unreleased.popleft())
                 continue
             r.decoding = True
             r.genter = g + 1

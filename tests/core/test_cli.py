@@ -292,3 +292,19 @@ def test_simulate_contract_and_seed(tmp_path: Path) -> None:
         assert key in a
     for key in ("ttft_s", "tpot_s"):
         assert set(a[key]) == {"p50", "p90", "p99"} and a[key]["p50"] <= a[key]["p90"] <= a[key]["p99"]
+
+
+def test_calibrate_contract(tmp_path: Path) -> None:
+    bench = {"request_rate": 2.0, "max_concurrency": None, "input_lens": [800, 1200, 400] * 20,
+             "output_lens": [100, 200, 50] * 20, "median_ttft_ms": 60.0, "median_tpot_ms": 12.0,
+             "output_throughput": 250.0, "model_id": "meta-llama/Llama-3.1-8B-Instruct"}
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(bench), encoding="utf-8")
+    proc = calc("calibrate", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "h100-sxm", "--bench", str(path),
+                "--json")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert 0 < out["mbu"] <= 1 and 0 < out["mfu"] <= 1
+    for key in ("measured", "before", "after"):
+        assert set(out[key]) == {"median_ttft_s", "median_tpot_s", "output_tokens_per_s"}
+    assert out["measured"]["median_tpot_s"] == pytest.approx(0.012)

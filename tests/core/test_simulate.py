@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from calculators import hardware, models
+from calculators import calibrate, hardware, models, roofline
 from calculators import simulate as sim
 from calculators.errors import CalcError
 
@@ -134,3 +134,41 @@ def test_bad_slo_is_refused(text: str) -> None:
 def test_a_model_that_does_not_fit_is_a_refusal() -> None:
     with pytest.raises(CalcError, match="vLLM would not start"):
         sim.simulate(models.load_preset("meta-llama/Llama-3.1-70B-Instruct"), hardware.get_gpu("l40s"), requests=5)
+
+
+# ---------------------------------------------------------------- calibration
+
+
+def _synthetic_bench(mbu: float, mfu: float, concurrency: int | None) -> tuple[str, list[tuple[int, int]]]:
+    """A vllm bench serve --save-result file made by the simulation itself with known efficiencies
+    (the keys vllm/benchmarks/serve.py writes: input_lens, output_lens, request_rate,
+    max_concurrency, median_ttft_ms, median_tpot_ms, output_throughput)."""
+    import json
+    import random
+
+    rng = random.Random(5)
+    lengths = [(rng.randint(200, 3000), rng.randint(50, 400)) for _ in range(240)]
+    rate = None if concurrency else 4.0
+    r = sim.simulate(LLAMA, H100, rate=rate, concurrency=concurrency, lengths=lengths, requests=len(lengths),
+                     eff=roofline.Efficiency(mbu=mbu, mfu=mfu))
+    bench = {"request_rate": "inf" if concurrency else rate, "max_concurrency": concurrency,
+             "input_lens": [p for p, _ in lengths], "output_lens": [o for _, o in lengths],
+             "median_ttft_ms": 1000 * r.ttft_s.p50, "median_tpot_ms": 1000 * r.tpot_s.p50,
+             "output_throughput": r.output_tokens_per_s, "model_id": "meta-llama/Llama-3.1-8B-Instruct"}
+    return json.dumps(bench), lengths
+
+
+@pytest.mark.parametrize(("mbu", "mfu", "concurrency"), [(0.45, 0.30, None), (0.75, 0.55, 16)])
+def test_calibrate_recovers_known_efficiencies(mbu: float, mfu: float, concurrency: int | None) -> None:
+    text, _ = _synthetic_bench(mbu, mfu, concurrency)
+    c = calibrate.calibrate(LLAMA, H100, 1, calibrate.parse_bench(text))
+    assert c.mbu == pytest.approx(mbu, rel=0.03) and c.mfu == pytest.approx(mfu, rel=0.05)
+    assert c.after.tpot_s == pytest.approx(c.measured.tpot_s, rel=0.02)
+    assert c.after.ttft_s == pytest.approx(c.measured.ttft_s, rel=0.02)
+
+
+@pytest.mark.parametrize("text", ["", "[]", "{}", '{"input_lens": [1], "output_lens": []}',
+                                  '{"input_lens": [10], "output_lens": [5], "median_ttft_ms": "x"}'])
+def test_bad_bench_files_are_refused(text: str) -> None:
+    with pytest.raises(CalcError):
+        calibrate.parse_bench(text)

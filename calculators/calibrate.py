@@ -1,0 +1,159 @@
+"""Fit the step model's efficiency terms to a measured serving run.
+
+Reads the JSON that ``vllm bench serve --save-result`` writes (vllm/benchmarks/serve.py: the
+per-request ``input_lens`` and ``output_lens``, ``request_rate`` and ``max_concurrency``, and the
+summary ``median_ttft_ms``, ``median_tpot_ms``, ``output_throughput``), replays the same requests
+through :func:`calculators.simulate.simulate` and fits the two efficiencies of
+:class:`calculators.roofline.Efficiency`: the bandwidth utilisation (MBU, which sets decode steps
+and so TPOT) and the FLOPs utilisation (MFU, which sets prefill and so TTFT), by bisection on each
+in turn (TPOT falls as MBU rises, TTFT as MFU rises).  The result says what was predicted with the
+default efficiencies, and after the fit, against what was measured.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from calculators import roofline, simulate
+from calculators.errors import CalcError
+from calculators.hardware import GPU
+from calculators.models import ModelSpec, check_json_nesting
+
+MAX_BENCH_CHARS = 20_000_000
+MAX_REPLAY = 5_000
+
+
+@dataclass(frozen=True)
+class Bench:
+    """What a measured run gives: the requests and the medians to match."""
+
+    lengths: tuple[tuple[int, int], ...]
+    request_rate: float | None  # None: all at once (or closed loop with max_concurrency)
+    max_concurrency: int | None
+    median_ttft_s: float
+    median_tpot_s: float
+    output_tokens_per_s: float
+    model_id: str
+
+
+def _num(data: dict[str, Any], key: str, minimum: float = 0.0) -> float:
+    v = data.get(key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < minimum:
+        raise CalcError(f"bench.{key}", f"missing or not a number ≥ {minimum:g}")
+    return float(v)
+
+
+def parse_bench(text: str) -> Bench:
+    """A ``vllm bench serve --save-result`` JSON file's text."""
+    if not isinstance(text, str) or len(text) > MAX_BENCH_CHARS:
+        raise CalcError("bench", f"expected the text of a vllm bench serve result (≤ {MAX_BENCH_CHARS:,} characters)")
+    if text.lstrip()[:1] != "{":
+        raise CalcError("bench", "not a JSON object (vllm bench serve --save-result writes one)")
+    check_json_nesting(text, "bench")
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise CalcError("bench", f"not valid JSON: {str(exc)[:120]}") from None
+    if not isinstance(data, dict):
+        raise CalcError("bench", "not a JSON object")
+    ins, outs = data.get("input_lens"), data.get("output_lens")
+    if not isinstance(ins, list) or not isinstance(outs, list) or not ins or len(ins) != len(outs):
+        raise CalcError("bench.input_lens", "needs input_lens and output_lens of the same length (per request)")
+    lengths = []
+    for p, o in zip(ins[:MAX_REPLAY], outs[:MAX_REPLAY], strict=True):
+        if any(isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= 1 << 24 for x in (p, o)):
+            raise CalcError("bench.input_lens", "lengths must be whole numbers of tokens")
+        if o > 0:  # a request that produced nothing (an error) is left out, as the bench does
+            lengths.append((max(p, 1), o))
+    if not lengths:
+        raise CalcError("bench.output_lens", "no request produced output")
+    rate_raw = data.get("request_rate")
+    rate: float | None
+    if rate_raw in (None, "inf", "Infinity") or (isinstance(rate_raw, float) and math.isinf(rate_raw)):
+        rate = None
+    else:
+        rate = _num(data, "request_rate", 1e-9)
+    conc = data.get("max_concurrency")
+    if conc is not None and (isinstance(conc, bool) or not isinstance(conc, int) or conc < 1):
+        raise CalcError("bench.max_concurrency", "must be a whole number of clients, or null")
+    model = data.get("model_id")
+    return Bench(
+        lengths=tuple(lengths),
+        request_rate=rate,
+        max_concurrency=conc,
+        median_ttft_s=_num(data, "median_ttft_ms", 1e-6) / 1000,
+        median_tpot_s=_num(data, "median_tpot_ms", 1e-6) / 1000,
+        output_tokens_per_s=_num(data, "output_throughput", 0.0),
+        model_id=model if isinstance(model, str) else "",
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    ttft_s: float
+    tpot_s: float
+    output_tokens_per_s: float
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "median_ttft_s": self.ttft_s, "median_tpot_s": self.tpot_s, "output_tokens_per_s": self.output_tokens_per_s
+        }
+
+
+@dataclass(frozen=True)
+class Calibration:
+    mbu: float
+    mfu: float
+    measured: Comparison
+    before: Comparison
+    after: Comparison
+
+
+def _replay(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, eff: roofline.Efficiency, kv_cache_dtype: str,
+            weights_dtype: str, max_num_seqs: int | None) -> Comparison:
+    r = simulate.simulate(
+        spec, gpu, tp=tp, rate=bench.request_rate if bench.max_concurrency is None else None,
+        concurrency=bench.max_concurrency, lengths=list(bench.lengths), requests=len(bench.lengths),
+        kv_cache_dtype=kv_cache_dtype, weights_dtype=weights_dtype, eff=eff, max_num_seqs=max_num_seqs,
+    )
+    return Comparison(r.ttft_s.p50, r.tpot_s.p50, r.output_tokens_per_s)
+
+
+def _bisect(target: float, measure: Any, lo: float = 0.02, hi: float = 1.0, steps: int = 14) -> float:
+    """The efficiency in [lo, hi] whose predicted time equals ``target`` (times fall as it rises);
+    bisection on a log scale, clamped at the ends."""
+    a, b = math.log(lo), math.log(hi)
+    if measure(hi) > target:
+        return hi
+    if measure(lo) < target:
+        return lo
+    for _ in range(steps):
+        mid = (a + b) / 2
+        if measure(math.exp(mid)) > target:
+            a = mid
+        else:
+            b = mid
+    return math.exp((a + b) / 2)
+
+
+def calibrate(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, kv_cache_dtype: str = "auto",
+              weights_dtype: str = "auto", max_num_seqs: int | None = None, rounds: int = 2) -> Calibration:
+    """Fit MBU to the median TPOT and MFU to the median TTFT, alternately, ``rounds`` times."""
+    base = roofline.Efficiency()
+
+    def replay(mbu: float, mfu: float) -> Comparison:
+        return _replay(spec, gpu, tp, bench, roofline.Efficiency(mbu=mbu, mfu=mfu, link=base.link,
+                                                                 allreduce_latency_s=base.allreduce_latency_s),
+                       kv_cache_dtype, weights_dtype, max_num_seqs)
+
+    before = replay(base.mbu, base.mfu)
+    mbu, mfu = base.mbu, base.mfu
+    for _ in range(rounds):
+        mbu = _bisect(bench.median_tpot_s, lambda x: replay(x, mfu).tpot_s)  # noqa: B023
+        mfu = _bisect(bench.median_ttft_s, lambda x: replay(mbu, x).ttft_s)  # noqa: B023
+    after = replay(mbu, mfu)
+    measured = Comparison(bench.median_ttft_s, bench.median_tpot_s, bench.output_tokens_per_s)
+    return Calibration(mbu=mbu, mfu=mfu, measured=measured, before=before, after=after)
