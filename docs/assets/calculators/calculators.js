@@ -7,12 +7,23 @@
 // * an invalid value marks its field (aria-invalid + message via aria-describedby) and keeps the
 //   text; no Python traceback is ever shown;
 // * if Pyodide cannot load, the pre-rendered numbers stay, with a notice;
-// * inputs live in the URL query (only values that differ from the page's defaults).
+// * a computation that takes longer than COMPUTE_TIMEOUT_MS, or that breaks the interpreter (a
+//   fatal Pyodide error such as a JS stack overflow), gets a message, and the worker is replaced
+//   by a fresh one, so the next input computes again;
+// * inputs live in the URL query (only values that differ from the page's defaults), except the
+//   fields marked data-link="never" (deployment image, namespace, secret names): a link never
+//   sets those, and says so;
+// * the notice about a link's bad parameters says each thing once, and stays short.
 // Material's instant navigation is off for this site (see hooks/calculator_pages.py): this script runs
 // on each full page load of a page that has a calculator.
 
 const DEBOUNCE_MS = 150;
 const LOAD_TIMEOUT_MS = 90000;
+const COMPUTE_TIMEOUT_MS = 20000; // one computation; the worker is restarted past it
+const MAX_JSON_DEPTH = 32; // as the package (calculators/models.py); checked here before sending
+const MAX_NOTICE_ITEMS = 4; // sentences shown in a notice; the rest are counted
+const MAX_NOTICE_CHARS = 800;
+const IGNORED_PARAMS = new Set(["h"]); // Material's search highlight (?h=word), not ours
 const MAX_URL_VALUE = 8000; // longer values (a big pasted config.json) are not put in the link
 const MAX_CONFIG_BYTES = 2000000;
 const HF_REPO = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
@@ -22,7 +33,7 @@ const settingsEl = document.getElementById("fn-calculators-config");
 const SETTINGS = settingsEl ? JSON.parse(settingsEl.textContent) : null;
 const abs = (u) => new URL(u, document.baseURI).href;
 
-const stats = { readyMs: null, stages: null, computeMs: [] };
+const stats = { readyMs: null, stages: null, computeMs: [], restarts: 0 };
 window.fnCalculators = stats; // read by the benchmark (scripts/bench.py)
 
 // ---------------------------------------------------------------- the worker
@@ -30,7 +41,7 @@ window.fnCalculators = stats; // read by the benchmark (scripts/bench.py)
 let worker = null;
 let ready = null; // Promise resolved when Python is ready, rejected if it cannot load
 let nextId = 1;
-const waiting = new Map();
+const waiting = new Map(); // id -> {resolve, timer}
 
 function startWorker() {
   if (ready) return ready;
@@ -57,13 +68,20 @@ function startWorker() {
       } else if (msg.type === "result") {
         const done = waiting.get(msg.id);
         waiting.delete(msg.id);
-        if (done) done(msg);
+        if (done) {
+          clearTimeout(done.timer);
+          done.resolve(msg);
+        }
+        // The interpreter is broken (it said so): answer the others and start a fresh one.
+        if (msg.fatal) restartWorker("the Python runtime failed on another input and was restarted");
       }
     };
     worker.onerror = (event) => {
       if (event.preventDefault) event.preventDefault();
       clearTimeout(timer);
       reject(new Error("the worker could not start"));
+      // After a successful start, an uncaught error in the worker: replace it.
+      if (stats.readyMs !== null && waiting.size) restartWorker("the Python runtime failed and was restarted");
     };
     worker.postMessage({
       type: "init",
@@ -81,12 +99,60 @@ function startWorker() {
   return ready;
 }
 
-function call(name, values) {
+// Stop the worker (the only way to interrupt Python), answer every pending call with `message`,
+// and start a fresh worker for the next input.
+function restartWorker(message) {
+  stats.restarts++;
+  if (worker) {
+    worker.onmessage = null;
+    worker.onerror = null;
+    worker.terminate();
+  }
+  worker = null;
+  ready = null;
+  const pending = [...waiting.values()];
+  waiting.clear();
+  for (const { resolve, timer } of pending) {
+    clearTimeout(timer);
+    resolve({ reply: { ok: false, field: "input", message }, ms: 0, restarted: true });
+  }
+  startWorker().catch(() => {});
+}
+
+async function call(name, values) {
+  await startWorker();
   const id = nextId++;
   return new Promise((resolve) => {
-    waiting.set(id, resolve);
+    const timer = setTimeout(() => {
+      restartWorker(`the calculation took longer than ${COMPUTE_TIMEOUT_MS / 1000} s and was stopped ` +
+        "(the Python runtime was restarted); change the inputs to try again");
+    }, COMPUTE_TIMEOUT_MS);
+    waiting.set(id, { resolve, timer });
     worker.postMessage({ type: "run", id, name, values });
   });
+}
+
+// The deepest nesting of [ and { in JSON text, outside strings (stops counting past `limit`).
+function jsonDepth(text, limit) {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++; // backslash: skip the escaped character
+      else if (c === 34) inString = false;
+    } else if (c === 34) {
+      inString = true;
+    } else if (c === 91 || c === 123) {
+      depth++;
+      if (depth > max) max = depth;
+      if (max > limit) return max;
+    } else if (c === 93 || c === 125) {
+      depth--;
+    }
+  }
+  return max;
 }
 
 // ---------------------------------------------------------------- SVG from Python, re-checked
@@ -132,7 +198,12 @@ class Calculator {
     this.fields = [...form.elements].filter((el) => el.name);
     form.addEventListener("submit", (e) => e.preventDefault());
     form.addEventListener("input", (e) => this.changed(e.target));
-    form.addEventListener("change", (e) => this.changed(e.target));
+    // Text fields fire "input" on every edit and "change" again on blur: handling that second one
+    // cleared the field's error and moved the form under the pointer (a click on the next field
+    // missed it). "change" is still needed for selects (the model search sets one) and checkboxes.
+    form.addEventListener("change", (e) => {
+      if (e.target.tagName === "SELECT" || e.target.type === "checkbox") this.changed(e.target);
+    });
     form.addEventListener("focusin", () => this.touch(), { once: true });
     form.addEventListener("pointerdown", () => this.touch(), { once: true });
     const reset = form.querySelector("[data-role=reset]");
@@ -192,8 +263,13 @@ class Calculator {
   }
 
   say(text) {
+    if (this.messages.includes(text)) return; // the same sentence once, however often it comes
     this.messages.push(text);
-    this.notice.textContent = this.messages.join(" ");
+    const shown = this.messages.slice(0, MAX_NOTICE_ITEMS).join(" ");
+    const more = this.messages.length - MAX_NOTICE_ITEMS;
+    let out = more > 0 ? `${shown} (${more} more ${more === 1 ? "problem" : "problems"} not listed.)` : shown;
+    if (out.length > MAX_NOTICE_CHARS) out = `${out.slice(0, MAX_NOTICE_CHARS - 1)}…`;
+    this.notice.textContent = out;
     this.notice.hidden = false;
   }
 
@@ -245,9 +321,25 @@ class Calculator {
         return;
       }
     }
+    const config = this.field("config-json");
+    if (config && jsonDepth(config.value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      // Deep nesting overflows Pyodide's stack before Python can refuse it: refuse it here.
+      this.live = true;
+      this.setError(config, `JSON nested more than ${MAX_JSON_DEPTH} levels deep; a config.json is not ` +
+        "(real ones nest 3 or 4 levels). Not computed.");
+      this.setStatus("error", "fix the marked field");
+      this.markStale();
+      this.form.dispatchEvent(new CustomEvent("calculator:error", { bubbles: true }));
+      return;
+    }
     const id = ++this.latest;
     const values = this.values();
-    const msg = await call(this.name, values);
+    let msg;
+    try {
+      msg = await call(this.name, values);
+    } catch (err) {
+      return; // the runtime could not (re)start: offline() has said so
+    }
     if (id !== this.latest) return; // a newer input is on its way
     const reply = msg.reply;
     stats.computeMs.push(msg.ms);
@@ -351,6 +443,7 @@ class Calculator {
     }
     let tooLong = false;
     for (const el of this.fields) {
+      if (el.dataset.link === "never") continue; // never put in a link (see restoreFromUrl)
       const value = el.type === "checkbox" ? (el.checked ? "true" : "false") : el.value;
       const def = el.type === "checkbox" ? (el.dataset.default === "True" ? "true" : "false") : el.dataset.default;
       if (value === def) continue;
@@ -381,10 +474,18 @@ class Calculator {
       }
       const el = this.field(name);
       const shown = name.slice(0, 40);
+      if (!el && IGNORED_PARAMS.has(name)) continue;
       if (!el) {
         if (this.prefix || !document.querySelector(`form[data-calculator] [name="${CSS.escape(name)}"]`)) {
           this.say(`The link's parameter “${shown}” is not an input here and was ignored.`);
         }
+        continue;
+      }
+      if (el.dataset.link === "never") {
+        // What a manifest runs, where, and with which secret is never taken from a link.
+        const value40 = value.length > 60 ? `${value.slice(0, 60)}…` : value;
+        this.say(`The link's value for “${shown}” (“${value40}”) was not used: a link never sets the image, ` +
+          "namespace or secret names of the deployment. Type them yourself if you want them.");
         continue;
       }
       const problem = this.check(el, value);

@@ -4,8 +4,12 @@
 // {type: "run", id, name, values}; out {type: "ready", ms} | {type: "failed", message} |
 // {type: "result", id, reply, ms}.  Python errors never cross as tracebacks: page_result turns
 // bad input into {ok: false, field, message}; anything else becomes a fixed message.
+// An error that is not a Python exception (a fatal Pyodide error, e.g. "Maximum call stack size
+// exceeded") leaves the interpreter unusable: the reply says {fatal: true}, and the page replaces
+// this worker with a fresh one.
 
 let run = null;
+let PythonError = null;
 
 const PY_SETUP = `
 import json
@@ -44,6 +48,7 @@ async function init(msg) {
     mark("wheel");
     pyodide.runPython(PY_SETUP);
     run = pyodide.globals.get("_fn_run");
+    PythonError = pyodide.ffi.PythonError;
     mark("imported");
     self.postMessage({ type: "ready", ms: performance.now() - t0, stages });
   } catch (err) {
@@ -62,11 +67,16 @@ self.onmessage = (event) => {
   if (msg.type !== "run" || run === null) return;
   const t0 = performance.now();
   let reply;
+  let fatal = false;
   try {
     reply = JSON.parse(run(String(msg.name), JSON.stringify(msg.values || {})));
   } catch (err) {
+    fatal = !(PythonError && err instanceof PythonError);
     console.error("calculators worker:", err);
-    reply = { ok: false, field: "input", message: "could not compute this input" };
+    reply = fatal
+      ? { ok: false, field: "input", message: "the Python runtime failed on this input and was restarted" }
+      : { ok: false, field: "input", message: "could not compute this input" };
   }
-  self.postMessage({ type: "result", id: msg.id, reply, ms: performance.now() - t0 });
+  if (fatal) run = null; // answer nothing more: the page terminates this worker
+  self.postMessage({ type: "result", id: msg.id, reply, fatal, ms: performance.now() - t0 });
 };
