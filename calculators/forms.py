@@ -811,14 +811,23 @@ def _simulate(v: dict[str, Any]) -> dict[str, Any]:
 
 def _calibrate(v: dict[str, Any]) -> dict[str, Any]:
     text = v["bench-json"]
+    field = "bench-json"
     if not text:
+        field = "bench"
         if not v["bench"]:
             raise CalcError("bench", "give the JSON file that vllm bench serve --save-result wrote")
-        text = _read_text(v["bench"])
+        try:
+            text = _read_text(v["bench"])
+        except CalcError as exc:
+            raise CalcError("bench", exc.message) from None
+    try:
+        bench = calibrate.parse_bench(text)
+    except CalcError as exc:  # name the input; the message names the key of the file
+        key = exc.field.removeprefix("bench").lstrip(".")
+        raise CalcError(field, f"{key + ': ' if key else ''}{exc.message}") from None
     spec = resolve_model(v)
     gpu = resolve_gpu(v)
-    c = calibrate.calibrate(spec, gpu, v["tp"], calibrate.parse_bench(text), v["kv-cache-dtype"],
-                            v["weights-dtype"], v["max-num-seqs"])
+    c = calibrate.calibrate(spec, gpu, v["tp"], bench, v["kv-cache-dtype"], v["weights-dtype"], v["max-num-seqs"])
     return {
         "model": spec.model_id, "gpu": gpu.id, "tp": v["tp"], "mbu": c.mbu, "mfu": c.mfu,
         "measured": c.measured.as_dict(), "before": c.before.as_dict(), "after": c.after.as_dict(),
@@ -986,7 +995,7 @@ CALCULATORS.update({
                    help="A length (1024) or a distribution: normal:1024:256, uniform:128:4096, a comma list, "
                         "or file:PATH (CLI: one length per line)."),
              Input("output-tokens", "Output tokens", "text", "256", help="As prompt tokens."),
-             Input("requests", "Requests", "int", 500, minimum=1, maximum=simulate.MAX_REQUESTS, step=1,
+             Input("requests", "Requests", "int", 200, minimum=1, maximum=simulate.MAX_REQUESTS, step=1,
                    help="Requests simulated."),
              Input("max-num-seqs", "Max sequences", "int", None, minimum=1, maximum=1 << 20, step=1, optional=True,
                    help="vLLM --max-num-seqs; empty = vllm serve's default for the GPU."),
