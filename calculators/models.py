@@ -60,6 +60,9 @@ ARCHITECTURES: dict[str, str] = {
     "qwen3_next": "Qwen3-Next: Gated DeltaNet linear attention + gated full attention every 4th layer, MoE",
     "qwen3_5_text": "Qwen3.5/3.6 dense: Gated DeltaNet + gated full attention (layer_types)",
     "qwen3_5_moe_text": "Qwen3.5/3.6 MoE: Gated DeltaNet + gated full attention (layer_types), MoE",
+    "granitemoehybrid": "Granite 4.0 H: Mamba2 / attention layers (layer_types), MoE + shared MLP in every layer",
+    "falcon_h1": "Falcon-H1: attention and a Mamba2 mixer side by side in every layer, gated MLP",
+    "jamba": "Jamba: Mamba-1 layers with attention every attn_layer_period, MoE every expert_layer_period",
 }
 
 #: model types that share another reader's layout exactly
@@ -159,6 +162,18 @@ READS["nemotron_h"] = frozenset(
     ("hybrid_override_pattern", "mamba_num_heads", "mamba_head_dim", "ssm_state_size", "n_routed_experts",
      "moe_intermediate_size", "n_shared_experts", "num_experts_per_tok", "mlp_bias")
 )
+READS["granitemoehybrid"] = frozenset(
+    ("layer_types", "layers_block_type", "mamba_n_heads", "mamba_d_head", "mamba_d_state", "mamba_n_groups",
+     "mamba_d_conv", "mamba_expand", "num_local_experts", "num_experts_per_tok")
+)
+READS["falcon_h1"] = frozenset(
+    ("mamba_n_heads", "mamba_d_head", "mamba_d_state", "mamba_n_groups", "mamba_d_conv", "mamba_expand",
+     "mamba_d_ssm", "mlp_bias")
+)
+READS["jamba"] = frozenset(
+    ("attn_layer_period", "attn_layer_offset", "expert_layer_period", "expert_layer_offset", "num_experts",
+     "num_experts_per_tok", "mamba_d_state", "mamba_d_conv", "mamba_expand")
+)
 READS["qwen3_next"] = READS["qwen3_moe"] | {
     "linear_num_key_heads", "linear_num_value_heads", "linear_key_head_dim", "linear_value_head_dim",
     "linear_conv_kernel_dim", "full_attention_interval",
@@ -252,6 +267,9 @@ class SSMSpec:
     proj_bias: bool
     ssm_dtype: str  # dtype of the recurrent state in vLLM's cache ("" = the model dtype)
     chunk_size: int = 0  # Mamba2 scan chunk (config chunk_size / mamba_chunk_size): vLLM's "all" mode aligns to it
+    norm: bool = True  # Mamba2's gated RMSNorm over the inner width (Falcon-H1 only with mamba_rms_norm)
+    out_bias: bool | None = None  # out_proj bias when it differs from proj_bias (Falcon-H1 projectors_bias)
+    dt_rank: int = 0  # Mamba-1: x_proj → (dt_rank + 2·N), dt_proj (inner × dt_rank)
 
     @property
     def inner(self) -> int:
@@ -361,7 +379,7 @@ class ModelSpec:
     @property
     def attention_layers(self) -> tuple[int, ...]:
         """Indices of the layers that keep a KV cache (all of them for a plain transformer)."""
-        return tuple(i for i in range(self.num_layers) if self.mixer(i) == "attention")
+        return tuple(i for i in range(self.num_layers) if self.mixer(i) in ("attention", "parallel"))
 
     @property
     def attention_windows(self) -> tuple[int | None, ...]:
@@ -370,7 +388,7 @@ class ModelSpec:
 
     @property
     def ssm_layers(self) -> tuple[int, ...]:
-        return tuple(i for i in range(self.num_layers) if self.mixer(i) in ("mamba2", "gdn"))
+        return tuple(i for i in range(self.num_layers) if self.mixer(i) in ("mamba2", "gdn", "mamba1", "parallel"))
 
     @property
     def max_len(self) -> int:
@@ -615,6 +633,9 @@ def spec_from_config(config: Any, model_id: str = "custom", assume_llama_like: b
             )
     elif reader == "llama4_text":
         inter = _int(cfg, "intermediate_size_mlp")
+    elif reader == "granitemoehybrid":
+        # every layer's feed-forward is the shared MLP (+ the experts when num_local_experts > 0)
+        inter = _int(cfg, "shared_intermediate_size", default=1024, minimum=0) if moe is None else 1
     elif reader == "qwen3_next" and moe is not None and not moe.moe_layers.count(False):
         inter = _int(cfg, "intermediate_size", default=moe.expert_intermediate_size)  # unused: every layer MoE
     else:
@@ -645,8 +666,10 @@ def spec_from_config(config: Any, model_id: str = "custom", assume_llama_like: b
         raise CalcError("use_bias", "ERNIE-4.5 MoE with biases (on every expert and lm_head) is not modelled")
     mixers, ffn = _layer_kinds(cfg, reader, layers)
     ssm = _ssm(cfg, reader)
-    if reader == "nemotron_h":
+    if reader in ("nemotron_h", "granitemoehybrid", "falcon_h1", "jamba"):
         qk_norm = False
+    if reader == "granitemoehybrid" and cfg.get("head_dim") not in (None, hidden // heads):
+        raise CalcError("head_dim", "differs from hidden_size / num_attention_heads, which vLLM's Granite uses")
     if reader == "qwen3_next":
         qk_norm = True
     spec = ModelSpec(
@@ -714,6 +737,19 @@ def _layer_kinds(cfg: dict[str, Any], reader: str, layers: int) -> tuple[tuple[s
             )
         kinds = {"M": "mamba2", "*": "attention", "-": "none", "E": "none"}
         return tuple(kinds[c] for c in pattern), tuple(c in "-E" for c in pattern)
+    if reader == "granitemoehybrid":
+        # GraniteMoeHybridConfig.layers_block_type: layer_types, else every layer Mamba
+        types = cfg.get("layer_types", cfg.get("layers_block_type")) or ["mamba"] * layers
+        if not isinstance(types, list) or len(types) != layers or any(t not in ("mamba", "attention") for t in types):
+            raise CalcError("layer_types", f"must be a list of {layers} 'mamba' / 'attention'")
+        return tuple("mamba2" if t == "mamba" else "attention" for t in types), (True,) * layers
+    if reader == "falcon_h1":
+        return ("parallel",) * layers, (True,) * layers  # attention and Mamba2 side by side
+    if reader == "jamba":
+        # JambaConfig.layers_block_type: attention where i % attn_layer_period == attn_layer_offset
+        period = _int(cfg, "attn_layer_period", default=8)
+        offset = _int(cfg, "attn_layer_offset", default=4, minimum=0)
+        return tuple("attention" if i % period == offset else "mamba1" for i in range(layers)), (True,) * layers
     if reader == "qwen3_next":
         types = cfg.get("layer_types")
         if types is None:
@@ -751,6 +787,57 @@ def _ssm(cfg: dict[str, Any], reader: str) -> SSMSpec | None:
             proj_bias=_bool(cfg, "use_bias", False),
             ssm_dtype=dtype or "float32",
             chunk_size=_int(cfg, "chunk_size", default=_int(cfg, "mamba_chunk_size", default=256)),
+        )
+    if reader in ("granitemoehybrid", "falcon_h1"):
+        # GraniteMoeHybridMambaLayer / FalconH1Mixer (Bamba's Mamba2): inner = mamba_expand · hidden
+        # (Falcon-H1: mamba_d_ssm when set; its config class defaults it to 1024)
+        hidden = _int(cfg, "hidden_size")
+        if reader == "falcon_h1":
+            d_ssm = cfg.get("mamba_d_ssm", 1024)
+            inner = _int(cfg, "mamba_expand", default=2) * hidden if d_ssm is None else _int(
+                {"mamba_d_ssm": d_ssm}, "mamba_d_ssm")
+        else:
+            inner = _int(cfg, "mamba_expand", default=2) * hidden
+        heads = _int(cfg, "mamba_n_heads", default=128)
+        head_raw = cfg.get("mamba_d_head", "auto")
+        head_dim = inner // heads if head_raw in (None, "auto") else _int(cfg, "mamba_d_head")
+        if heads * head_dim != inner:
+            raise CalcError(
+                "mamba_d_head", f"mamba_n_heads × mamba_d_head = {heads * head_dim} ≠ the Mamba width {inner}"
+            )
+        return SSMSpec(
+            kind="mamba2",
+            num_heads=heads,
+            head_dim=head_dim,
+            state_size=_int(cfg, "mamba_d_state", default=256),
+            n_groups=_int(cfg, "mamba_n_groups", default=1),
+            conv_kernel=_int(cfg, "mamba_d_conv", default=4),
+            conv_bias=_bool(cfg, "mamba_conv_bias", True),
+            proj_bias=_bool(cfg, "mamba_proj_bias", False),
+            ssm_dtype=dtype,
+            chunk_size=_int(cfg, "mamba_chunk_size", default=256),
+            norm=reader != "falcon_h1" or _bool(cfg, "mamba_rms_norm", False),
+            out_bias=_bool(cfg, "projectors_bias", False) if reader == "falcon_h1" else None,
+        )
+    if reader == "jamba":
+        # JambaMambaMixer (Mamba-1): in_proj (hidden → 2·inner), conv1d (inner × k + bias), x_proj
+        # (inner → dt_rank + 2·N), dt_proj (dt_rank → inner, with bias), A_log (inner × N), D (inner),
+        # out_proj, and dt/b/c layernorms; vLLM mamba1_state_shape: conv (k − 1, inner), ssm (inner, N)
+        hidden = _int(cfg, "hidden_size")
+        inner = _int(cfg, "mamba_expand", default=2) * hidden
+        rank = cfg.get("mamba_dt_rank", "auto")
+        dt_rank = -(-hidden // 16) if rank in (None, "auto") else _int(cfg, "mamba_dt_rank")
+        return SSMSpec(
+            kind="mamba1",
+            num_heads=inner,
+            head_dim=1,
+            state_size=_int(cfg, "mamba_d_state", default=16),
+            n_groups=0,
+            conv_kernel=_int(cfg, "mamba_d_conv", default=4),
+            conv_bias=_bool(cfg, "mamba_conv_bias", True),
+            proj_bias=_bool(cfg, "mamba_proj_bias", False),
+            ssm_dtype=dtype,
+            dt_rank=dt_rank,
         )
     if reader == "qwen3_next":
         return SSMSpec(
@@ -985,6 +1072,39 @@ def _moe(cfg: dict[str, Any], reader: str, layers: int, hidden: int) -> MoESpec 
             expert_bias=False,
             shared_expert_gate=shared > 0,
         )
+    if reader == "granitemoehybrid":
+        # GraniteMoeHybridMoE in every layer: router.layer (E × hidden), input_linear (E, 2·I, hidden)
+        # (gate and up), output_linear (E, hidden, I); plus the shared MLP (gated, shared_intermediate_size)
+        experts = _int(cfg, "num_local_experts", default=8, minimum=0)
+        if experts == 0:
+            return None
+        return MoESpec(
+            num_experts=experts,
+            experts_per_token=_bounded_topk(cfg, "num_experts_per_tok", experts),
+            expert_intermediate_size=_int(cfg, "intermediate_size"),
+            shared_intermediate_size=_int(cfg, "shared_intermediate_size", default=1024, minimum=0),
+            moe_layers=(True,) * layers,
+            router_bias=False,
+            expert_bias=False,
+            shared_expert_gate=False,
+        )
+    if reader == "jamba":
+        # JambaSparseMoeBlock where i % expert_layer_period == expert_layer_offset (router + experts)
+        experts = _int(cfg, "num_experts", default=16, minimum=0)
+        if experts <= 1:
+            return None
+        period = _int(cfg, "expert_layer_period", default=2)
+        offset = _int(cfg, "expert_layer_offset", default=1, minimum=0)
+        return MoESpec(
+            num_experts=experts,
+            experts_per_token=_bounded_topk(cfg, "num_experts_per_tok", experts),
+            expert_intermediate_size=_int(cfg, "intermediate_size"),
+            shared_intermediate_size=0,
+            moe_layers=tuple(i % period == offset for i in range(layers)),
+            router_bias=False,
+            expert_bias=False,
+            shared_expert_gate=False,
+        )
     if reader == "ernie4_5_moe":
         # Ernie4_5_MoeDecoderLayer: MoE where (i + 1) % moe_layer_interval == 0 and
         # moe_layer_start_index <= i <= moe_layer_end_index (-1 = the last layer); shared experts are
@@ -1052,7 +1172,7 @@ def _layer_windows(cfg: dict[str, Any], model_type: str, layers: int, assumption
     """
     window = _opt_int(cfg, "sliding_window")
     types = cfg.get("layer_types")
-    if model_type in ("qwen3_next", "nemotron_h"):
+    if model_type in ("qwen3_next", "nemotron_h", "granitemoehybrid", "falcon_h1", "jamba"):
         return (None,) * layers  # their attention layers are full attention
     if types is not None:
         if not isinstance(types, list) or len(types) != layers:

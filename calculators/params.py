@@ -128,8 +128,8 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
     h = spec.hidden_size
     g: list[TensorGroup] = []
     moe = spec.moe
-    attn_ids = tuple(i for i in layer_ids if spec.mixer(i) == "attention")
-    ssm_ids = tuple(i for i in layer_ids if spec.mixer(i) in ("mamba2", "gdn"))
+    attn_ids = tuple(i for i in layer_ids if spec.mixer(i) in ("attention", "parallel"))
+    ssm_ids = tuple(i for i in layer_ids if spec.mixer(i) in ("mamba2", "gdn", "mamba1", "parallel"))
     ffn_ids = tuple(i for i in layer_ids if spec.has_ffn(i))
     moe_ids = tuple(i for i in ffn_ids if moe is not None and moe.moe_layers[i])
     dense_ids = tuple(i for i in ffn_ids if i not in moe_ids)
@@ -138,7 +138,8 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
         "qwen2_moe": "shared_expert", "qwen3_moe": "shared_expert", "llama4_text": "shared_expert",
         "qwen3_next": "shared_expert", "qwen3_5_moe_text": "shared_expert",
     }.get(spec.model_type, "shared_experts")
-    mixer_path = {"mamba2": "mixer", "gdn": "linear_attn"}.get(spec.ssm.kind if spec.ssm else "", "mixer")
+    mixer_path = {"mamba2": "mixer", "gdn": "linear_attn", "mamba1": "mamba"}.get(
+        spec.ssm.kind if spec.ssm else "", "mixer")
 
     def modules_of(name: str) -> tuple[str, ...]:
         """"q_proj" → model.layers.{i}.self_attn.q_proj; "experts.gate_proj+up_proj" → two expert paths."""
@@ -268,7 +269,21 @@ def _ssm_tensors(spec: ModelSpec, t: int, n: int, add: Any) -> None:
     inner = _ceil_div(s.inner, t)
     groups = s.n_groups if t == 1 else s.n_groups + (0 if s.n_groups % t == 0 else t - s.n_groups % t)
     conv = _ceil_div(s.inner + 2 * groups * s.state_size, t) if t > 1 else s.conv_dim
-    if s.kind == "mamba2":
+    out_bias = s.proj_bias if s.out_bias is None else s.out_bias
+    if s.kind == "mamba1":
+        add("ssm.in_proj", 2 * inner, h, n, "linear")
+        if s.proj_bias:
+            add("ssm.in_proj.bias", 2 * inner, 1, n, "bias")
+        add("ssm.conv1d", inner, s.conv_kernel, n, "projection")
+        if s.conv_bias:
+            add("ssm.conv1d.bias", inner, 1, n, "bias")
+        add("ssm.x_proj", s.dt_rank + 2 * s.state_size, inner, n, "linear")
+        add("ssm.dt_proj", inner, s.dt_rank, n, "linear")
+        add("ssm.dt_proj.bias+D", inner, 1, 2 * n, "bias")
+        add("ssm.A_log", inner, s.state_size, n, "projection")
+        add("ssm.dt_layernorm", s.dt_rank, 1, n, "norm")
+        add("ssm.b_layernorm+c_layernorm", s.state_size, 1, 2 * n, "norm")
+    elif s.kind == "mamba2":
         add("ssm.in_proj", 2 * inner + conv - inner + heads, h, n, "linear")
         if s.proj_bias:
             add("ssm.in_proj.bias", 2 * inner + conv - inner + heads, 1, n, "bias")
@@ -276,7 +291,8 @@ def _ssm_tensors(spec: ModelSpec, t: int, n: int, add: Any) -> None:
         if s.conv_bias:
             add("ssm.conv1d.bias", conv, 1, n, "bias")
         add("ssm.dt_bias+A_log+D", heads, 1, 3 * n, "norm")
-        add("ssm.norm", inner, 1, n, "norm")
+        if s.norm:
+            add("ssm.norm", inner, 1, n, "norm")
     else:
         key = _ceil_div(s.n_groups * s.state_size, t)
         add("ssm.in_proj_qkvz", 2 * key + 2 * inner, h, n, "linear")
@@ -285,7 +301,7 @@ def _ssm_tensors(spec: ModelSpec, t: int, n: int, add: Any) -> None:
         add("ssm.dt_bias+A_log", heads, 1, 2 * n, "norm")
         add("ssm.norm", s.head_dim, 1, n, "norm")
     add("ssm.out_proj", h, inner, n, "linear")
-    if s.proj_bias:
+    if out_bias:
         add("ssm.out_proj.bias", h, 1, n, "bias")
 
 

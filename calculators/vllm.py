@@ -175,7 +175,10 @@ def kv_groups(spec: ModelSpec, pp: int = 1, hybrid: bool = True) -> tuple[tuple[
     counts: dict[tuple[str, int | None], int] = {}
     for i in range(-(-spec.num_layers // pp)):
         mixer = spec.mixer(i)
-        if mixer in ("mamba2", "gdn"):
+        if mixer == "parallel":  # Falcon-H1: an attention layer and a Mamba layer (vLLM registers both)
+            counts[("mamba", None)] = counts.get(("mamba", None), 0) + 1
+            mixer = "attention"
+        if mixer in ("mamba2", "gdn", "mamba1"):
             key: tuple[str, int | None] = ("mamba", None)
         elif mixer != "attention":
             continue

@@ -63,10 +63,10 @@ def test_exact_counts_cover_the_new_families() -> None:
 
 def _oracle_types() -> set[str]:
     pytest.importorskip("numpy")  # the oracle is numpy (not in Pyodide's npm package)
-    from tests.core import test_oracle
+    from tests.core import test_oracle, test_oracle_hybrids
 
     out: set[str] = set()
-    for cfg in test_oracle.CONFIGS.values():
+    for cfg in [*test_oracle.CONFIGS.values(), *test_oracle_hybrids.CONFIGS.values()]:
         inner = cfg.get("text_config")
         if isinstance(inner, dict) and inner.get("model_type"):
             out.add(str(inner["model_type"]))
