@@ -24,6 +24,8 @@ import hashlib
 import html
 import json
 import re
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -145,6 +147,36 @@ def _digest(*paths: Path) -> str:
     return h.hexdigest()[:12]
 
 
+def precompiled_stdlib(npm: Path, wheel: Path, lock: dict[str, Any]) -> Path:
+    """The stdlib modules the package and Pyodide's start-up import, as ``.pyc`` in a zip.
+
+    Made by ``scripts/stdlib-pyc.mjs`` with Pyodide's own interpreter under Node, so the bytecode
+    is the pinned Pyodide's; cached in ``build/stdlib-pyc/`` by the digest of its inputs.  The
+    worker checks its sha256 and falls back to ``python_stdlib.zip`` on any mismatch.
+    """
+    script = ROOT / "scripts" / "stdlib-pyc.mjs"
+    key = _digest(npm / "python_stdlib.zip", npm / "pyodide.asm.wasm", wheel, script)
+    out_dir = ROOT / "build" / "stdlib-pyc"
+    out = out_dir / f"stdlib-{key}.zip"
+    if out.is_file():
+        return out
+    work = out_dir / f"work-{key}"
+    work.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(wheel, work / wheel.name)
+    (work / "pyodide-lock.json").write_text(json.dumps(lock), encoding="utf-8")
+    tmp = out.with_suffix(".tmp")
+    done = subprocess.run(
+        ["node", str(script), "build", "--index", f"{npm}/", "--lock", str(work / "pyodide-lock.json"),
+         "--out", str(tmp)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    if done.returncode != 0:
+        raise PluginError(f"hooks/calculator_pages.py: scripts/stdlib-pyc.mjs failed:\n{done.stderr[-2000:]}")
+    tmp.replace(out)
+    return out
+
+
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     _pages_with_calculators.clear()
     npm = pyodide_dir(config)
@@ -158,6 +190,13 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         files.append(File.generated(config, f"{runtime_uri}/{name}", abs_src_path=str(npm / name)))
     files.append(File.generated(config, f"{pkg_uri}/{wheel.name}", abs_src_path=str(wheel)))
     files.append(File.generated(config, f"{pkg_uri}/pyodide-lock.json", content=json.dumps(lock, indent=1)))
+    # -- precompiled stdlib (issue 11): see precompiled_stdlib() above.
+    stdlib = precompiled_stdlib(npm, wheel, lock)
+    stdlib_sha = hashlib.sha256(stdlib.read_bytes()).hexdigest()
+    stdlib_uri = f"{pkg_uri}/stdlib-{stdlib_sha[:12]}.zip"
+    files.append(File.generated(config, stdlib_uri, abs_src_path=str(stdlib)))
+    _state.update(stdlib_uri=stdlib_uri, stdlib_sha256=stdlib_sha)
+    # -- end precompiled stdlib
     docs = Path(config.docs_dir) / ASSETS_URI
     _state.update(
         runtime_uri=runtime_uri,
@@ -404,6 +443,8 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
         "lockFileURL": url(_state["pkg_uri"] + "/pyodide-lock.json"),
         "packageBaseUrl": url(_state["pkg_uri"]) + "/",
         "package": PACKAGE,
+        "stdlib": url(_state["stdlib_uri"]),
+        "stdlibSha256": _state["stdlib_sha256"],
     }
     # JSON inside <script>: "</" and "<!--" cannot appear once "<" is escaped.
     config_json = json.dumps(settings).replace("<", "\\u003c")

@@ -16,11 +16,15 @@ from __future__ import annotations
 import argparse
 import gzip
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from playwright.sync_api import Browser, Page, Request, sync_playwright
@@ -29,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.browser.conftest import launch, serve, wait_live  # noqa: E402
+from tests.chromium import CHROMIUM_ARGS  # noqa: E402
 
 CALC_PAGE = "calculators/vllm/"
 PLAIN_PAGE = "kb/"
@@ -110,6 +115,68 @@ def transferred(browser: Browser, url: str, site: Path, until_live: bool) -> tup
     return len(finished), raw, gz
 
 
+# ---------------------------------------------------------------- plain boot vs precompiled stdlib (issue 11)
+
+_STDLIB_KEYS = re.compile(r',\s*"stdlib":\s*"[^"]*",\s*"stdlibSha256":\s*"[0-9a-f]*"')
+
+
+def plain_copy(site: Path) -> Path:
+    """A copy of ``site`` whose calculator page boots Pyodide as before issue 11 (python_stdlib.zip)."""
+    plain = ROOT / "build" / "bench-site-plain"
+    shutil.rmtree(plain, ignore_errors=True)
+    shutil.copytree(site, plain)
+    page = plain / CALC_PAGE / "index.html"
+    text, n = _STDLIB_KEYS.subn("", page.read_text(encoding="utf-8"))
+    if n != 1:
+        raise SystemExit(f"bench: no precompiled-stdlib settings in {page}")
+    page.write_text(text, encoding="utf-8")
+    return plain
+
+
+def boot_comparison(playwright: Any, bases: dict[str, str], rounds: int) -> list[tuple[str, str]]:
+    """Cold and warm time to live, variants interleaved (ABBA), each load in a persistent profile.
+
+    Cold: a fresh profile. Warm: the same profile after the cold load and one warm-up reload
+    (HTTP cache and V8's code cache filled), the median of two more loads.
+    """
+    path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    times: dict[tuple[str, str], list[float]] = {(v, k): [] for v in bases for k in ("cold", "warm")}
+    loads = [os.getloadavg()[0]]
+    names = list(bases)
+    for r in range(rounds):
+        for variant in names if r % 2 == 0 else names[::-1]:
+            with tempfile.TemporaryDirectory(prefix="bench-profile-") as profile:
+                context = playwright.chromium.launch_persistent_context(
+                    profile, executable_path=path, args=CHROMIUM_ARGS, headless=True)
+                page = context.pages[0] if context.pages else context.new_page()
+                url = bases[variant] + CALC_PAGE
+                times[variant, "cold"].append(time_to_live(page, url))
+                warm = []
+                for i in range(3):
+                    page.goto(bases[variant] + PLAIN_PAGE)
+                    t = time_to_live(page, url)
+                    if i:
+                        warm.append(t)
+                times[variant, "warm"].append(statistics.median(warm))
+                context.close()
+        loads.append(os.getloadavg()[0])
+    out: list[tuple[str, str]] = []
+    base, variant = names
+    for kind in ("cold", "warm"):
+        for v in names:
+            runs = times[v, kind]
+            listed = ", ".join(f"{t / 1000:.2f}" for t in runs)
+            out.append((f"{kind}, {v} (median of {len(runs)})",
+                        f"{statistics.median(runs) / 1000:.2f} s  (runs: {listed})"))
+        ratio = statistics.median(times[variant, kind]) / statistics.median(times[base, kind])
+        out.append((f"{kind}, ratio {variant} / {base}", f"{ratio:.2f}"))
+    out.append(("load average (1 min) before, after each round", ", ".join(f"{x:.2f}" for x in loads)))
+    return out
+
+
+# ---------------------------------------------------------------- end of the issue 11 section
+
+
 def mib(n: int) -> str:
     return f"{n / 2**20:.2f} MiB" if n >= 2**20 else f"{n / 1024:.1f} KiB"
 
@@ -119,6 +186,8 @@ def main() -> int:
     parser.add_argument("--changes", type=int, default=200, help="input changes for the recompute latency")
     parser.add_argument("--runs", type=int, default=3, help="cold and warm loads to take the median of")
     parser.add_argument("--site", type=Path, help="use this built site instead of building one")
+    parser.add_argument("--boot-rounds", type=int, default=4,
+                        help="interleaved rounds of the plain vs precompiled boot comparison (0: skip)")
     args = parser.parse_args()
 
     figures: list[tuple[str, str]] = []
@@ -133,8 +202,12 @@ def main() -> int:
     else:
         site = args.site
     server, base = serve(site, cache_seconds=3600)
+    plain_server, plain_base = serve(plain_copy(site), cache_seconds=3600)
     try:
         with sync_playwright() as playwright:
+            if args.boot_rounds:
+                figures.extend(boot_comparison(
+                    playwright, {"plain boot": plain_base, "precompiled": base}, args.boot_rounds))
             browser = launch(playwright)
             cold: list[float] = []
             warm: list[float] = []
@@ -173,8 +246,9 @@ def main() -> int:
                                 f"{mib(raw)} as served here, {mib(gz)} gzipped; {count} requests"))
             browser.close()
     finally:
-        server.shutdown()
-        server.server_close()
+        for srv in (server, plain_server):
+            srv.shutdown()
+            srv.server_close()
 
     cpu = os.cpu_count()
     print(f"\nbench: {cpu} CPUs, Chromium {os.environ.get('CHROMIUM', '/usr/bin/chromium')}, site {site}")

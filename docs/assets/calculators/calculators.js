@@ -89,6 +89,8 @@ function startWorker() {
       lockFileURL: abs(SETTINGS.lockFileURL),
       packageBaseUrl: abs(SETTINGS.packageBaseUrl),
       package: SETTINGS.package,
+      stdlib: SETTINGS.stdlib ? abs(SETTINGS.stdlib) : null, // precompiled stdlib (issue 11)
+      stdlibSha256: SETTINGS.stdlibSha256 || null,
     });
   });
   ready.catch(() => {

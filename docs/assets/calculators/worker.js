@@ -1,6 +1,6 @@
 // Module worker: Pyodide from this site, our wheel checked against the lock's sha256, then
 // calculators.display.page_result(name, values) for every "run" message.
-// Protocol: in {type: "init", indexURL, lockFileURL, packageBaseUrl, package} then
+// Protocol: in {type: "init", indexURL, lockFileURL, packageBaseUrl, package, stdlib, stdlibSha256} then
 // {type: "run", id, name, values}; out {type: "ready", ms} | {type: "failed", message} |
 // {type: "result", id, reply, ms}.  Python errors never cross as tracebacks: page_result turns
 // bad input into {ok: false, field, message}; anything else becomes a fixed message.
@@ -22,21 +22,54 @@ def _fn_run(name, values_json):
     return json.dumps(display.page_result(str(name), values), allow_nan=False)
 `;
 
+// The precompiled, trimmed stdlib (.pyc, made at build time by scripts/stdlib-pyc.mjs), checked
+// against the sha256 the page was built with; handed to Pyodide as a blob: URL of the checked
+// bytes.  null (with a console warning) when it is missing or does not match: a plain boot then.
+async function checkedStdlib(msg) {
+  if (!msg.stdlib || !msg.stdlibSha256) return null;
+  try {
+    const response = await fetch(msg.stdlib);
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    const bytes = await response.arrayBuffer();
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+    if (hex !== msg.stdlibSha256) throw new Error(`sha256 ${hex}, expected ${msg.stdlibSha256}`);
+    return URL.createObjectURL(new Blob([bytes], { type: "application/zip" }));
+  } catch (err) {
+    console.warn("calculators worker: precompiled stdlib not used, falling back to a normal boot:", String(err));
+    return null;
+  }
+}
+
+async function boot(msg, stdLibURL) {
+  const { loadPyodide } = await import(msg.indexURL + "pyodide.mjs");
+  return loadPyodide({
+    indexURL: msg.indexURL,
+    lockFileURL: msg.lockFileURL,
+    // Set explicitly: Pyodide's fallback for packages is a CDN, which this site never uses.
+    packageBaseUrl: msg.packageBaseUrl,
+    ...(stdLibURL ? { stdLibURL } : {}),
+    stdout: () => {},
+    stderr: () => {},
+  });
+}
+
 async function init(msg) {
   const t0 = performance.now();
   const stages = {};
   const mark = (name) => { stages[name] = Math.round(performance.now() - t0); };
   try {
-    const { loadPyodide } = await import(msg.indexURL + "pyodide.mjs");
-    mark("import");
-    const pyodide = await loadPyodide({
-      indexURL: msg.indexURL,
-      lockFileURL: msg.lockFileURL,
-      // Set explicitly: Pyodide's fallback for packages is a CDN, which this site never uses.
-      packageBaseUrl: msg.packageBaseUrl,
-      stdout: () => {},
-      stderr: () => {},
-    });
+    const stdLibURL = await checkedStdlib(msg);
+    mark("stdlib");
+    let pyodide;
+    try {
+      pyodide = await boot(msg, stdLibURL);
+    } catch (err) {
+      if (!stdLibURL) throw err;
+      console.warn("calculators worker: boot with the precompiled stdlib failed, falling back to a normal boot:", err);
+      pyodide = await boot(msg, null);
+    }
+    stages.precompiled = Boolean(stdLibURL);
     mark("boot");
     let loadError = null;
     await pyodide.loadPackage(msg.package, {

@@ -1,0 +1,102 @@
+"""The precompiled, trimmed stdlib (issue 11): every calculator and its error paths run on it alone.
+
+The zip is the one the site build ships (hooks/calculator_pages.precompiled_stdlib); Pyodide boots
+with ``stdLibURL`` pointing at it, so an import of a module the trim left out fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from calculators import display, forms
+from hooks import calculator_pages
+from tests.pyodide import cases
+
+ROOT = Path(__file__).resolve().parents[2]
+NPM_PYODIDE = ROOT / "node_modules" / "pyodide"
+SCRIPT = ROOT / "scripts" / "stdlib-pyc.mjs"
+
+
+def error_cases() -> list[tuple[str, Any]]:
+    """Bad values for every input of every calculator, an unknown calculator, and values that are no dict."""
+    out: list[tuple[str, Any]] = [("no-such-calculator", {}), ("vllm", ["not", "a", "dict"]), ("vllm", None)]
+    for name, calc in forms.CALCULATORS.items():
+        for inp in calc.inputs:
+            for bad in ("-1", "not a number", "1e999", "", "x" * 300):
+                out.append((name, {inp.name: bad}))
+        out.append((name, {"config-json": "{not json"}))
+        out.append((name, {"config-json": json.dumps({"model_type": "no-such-type"})}))
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(the lock file, the precompiled stdlib zip) made by the site build's code."""
+    out = tmp_path_factory.mktemp("stdlib-pyc")
+    wheel = calculator_pages.build_wheel(out)
+    lock = calculator_pages.lock_for(wheel, NPM_PYODIDE / "pyodide-lock.json")
+    (out / "pyodide-lock.json").write_text(json.dumps(lock), encoding="utf-8")
+    return out / "pyodide-lock.json", calculator_pages.precompiled_stdlib(NPM_PYODIDE, wheel, lock)
+
+
+@pytest.fixture(scope="module")
+def in_pyodide(built: tuple[Path, Path], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    lock, stdlib = built
+    all_cases: list[tuple[str, Any]] = [*cases.cases(), *error_cases()]
+    file = tmp_path_factory.mktemp("cases") / "cases.json"
+    file.write_text(json.dumps(all_cases), encoding="utf-8")
+    done = subprocess.run(
+        ["node", str(SCRIPT), "check", "--index", f"{NPM_PYODIDE}/", "--lock", str(lock), "--stdlib", str(stdlib),
+         "--cases", str(file)],
+        cwd=ROOT, capture_output=True, text=True, check=False, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    got: dict[str, Any] = json.loads(done.stdout)
+    got["cases"] = [(name, {}) for name in forms.CALCULATORS] + all_cases
+    return got
+
+
+def test_zip_holds_only_pyc_with_the_stdlib_layout(built: tuple[Path, Path]) -> None:
+    _, stdlib = built
+    with zipfile.ZipFile(stdlib) as zf:
+        names = zf.namelist()
+    assert not [n for n in names if n.endswith(".py")]
+    # Files at the zip's root, like python_stdlib.zip: Pyodide mounts it as /lib/python3XY.zip.
+    for needed in ("encodings/__init__.pyc", "json/__init__.pyc", "collections/__init__.pyc",
+                   "importlib/__init__.pyc", "dataclasses.pyc", "tomllib/__init__.pyc"):
+        assert needed in names, needed
+    with zipfile.ZipFile(NPM_PYODIDE / "python_stdlib.zip") as full:
+        assert len(names) < len(full.namelist())
+
+
+def test_every_pyc_carries_the_pinned_pyodides_magic(built: tuple[Path, Path], in_pyodide: dict[str, Any]) -> None:
+    _, stdlib = built
+    magic = bytes.fromhex(in_pyodide["magic"])
+    with zipfile.ZipFile(stdlib) as zf:
+        bad = [n for n in zf.namelist() if n.endswith(".pyc") and zf.read(n)[:4] != magic]
+    assert not bad, bad[:10]
+
+
+def test_pyodide_imported_the_stdlib_from_the_pyc_zip(in_pyodide: dict[str, Any]) -> None:
+    for origin in in_pyodide["stdlib"]:
+        assert origin.startswith("/lib/python3") and origin.endswith(".pyc"), origin
+
+
+def test_every_calculator_and_error_path_matches_cpython_on_the_trimmed_stdlib(in_pyodide: dict[str, Any]) -> None:
+    assert len(in_pyodide["results"]) == len(in_pyodide["cases"])
+    mismatches = []
+    errors = 0
+    for (name, values), got in zip(in_pyodide["cases"], in_pyodide["results"], strict=True):
+        raw = values if isinstance(values, dict) else {}
+        want = json.loads(json.dumps(display.page_result(str(name), raw), allow_nan=False))
+        errors += not want["ok"]
+        if got != want:
+            mismatches.append((name, values))
+    assert not mismatches, mismatches[:5]
+    assert errors > len(forms.CALCULATORS), "the error paths were not exercised"
