@@ -82,6 +82,10 @@ def config_fields(spec: models.ModelSpec) -> list[tuple[str, str]]:
     if windows:
         count = sum(1 for w in spec.layer_windows if w is not None)
         rows.append(("sliding_window", f"{', '.join(map(str, windows))} ({count} of {spec.num_layers} layers)"))
+    if spec.full_head_dim:
+        rows.append(("global_head_dim", str(spec.full_head_dim)))
+        rows.append(("num_global_key_value_heads", str(spec.full_kv_heads)))
+        rows.append(("attention_k_eq_v", "true" if spec.k_eq_v else "false"))
     if spec.mla is not None:
         rows.append(("kv_lora_rank", str(spec.mla.kv_lora_rank)))
         rows.append(("qk_rope_head_dim", str(spec.mla.qk_rope_head_dim)))

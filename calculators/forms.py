@@ -100,7 +100,7 @@ MODEL_FAMILIES: dict[str, str] = {
     **dict.fromkeys(("glm4_moe_lite", "glm_moe_dsa"), "GLM"),
     "ministral3": "Mistral",
     **dict.fromkeys(("qwen3_5_text", "qwen3_5_moe_text"), "Hybrid (Mamba / linear attention)"),
-    **dict.fromkeys(("gemma", "gemma2", "gemma3", "gemma3_text"), "Gemma"),
+    **dict.fromkeys(("gemma", "gemma2", "gemma3", "gemma3_text", "gemma4", "gemma4_text"), "Gemma"),
     **dict.fromkeys(("mistral", "mixtral"), "Mistral"),
     "gpt_oss": "gpt-oss",
     **dict.fromkeys(("glm", "glm4", "glm4_moe"), "GLM"),
@@ -354,6 +354,13 @@ def _kv(v: dict[str, Any]) -> dict[str, Any]:
         "num_attention_heads": spec.num_attention_heads,
         "num_kv_heads": spec.num_kv_heads,
         "head_dim": spec.head_dim,
+        # Gemma 4: the full-attention layers' own shapes (None when they match the others)
+        "full_attention_num_kv_heads": spec.full_kv_heads or None,
+        "full_attention_head_dim": spec.full_head_dim or None,
+        "full_attention_bytes_per_token_per_layer": (
+            memory.kv_bytes_per_token_per_layer(spec, v["kv-cache-dtype"], v["tp"], spec.layer_windows.index(None))
+            if spec.full_head_dim and None in spec.layer_windows else None
+        ),
         "kv_lora_rank": spec.mla.kv_lora_rank if spec.mla else None,
         "qk_rope_head_dim": spec.mla.qk_rope_head_dim if spec.mla else None,
         "bytes_per_sequence_full_attention": memory.kv_bytes_per_token(spec, v["kv-cache-dtype"], v["tp"]) * tokens,

@@ -227,8 +227,9 @@ def weights_memory(spec: ModelSpec, weights_dtype: str = "auto", tp: int = 1, pp
 # ---------------------------------------------------------------- KV cache
 
 
-def kv_bytes_per_token_per_layer(spec: ModelSpec, kv_dtype: str = "auto", tp: int = 1) -> int:
-    """Bytes one token adds to one attention layer's cache on one GPU.
+def kv_bytes_per_token_per_layer(spec: ModelSpec, kv_dtype: str = "auto", tp: int = 1, layer: int | None = None) -> int:
+    """Bytes one token adds to one attention layer's cache on one GPU (of ``layer`` when given:
+    Gemma 4's full-attention layers have their own KV heads and head_dim; default: the others).
 
     Full/sliding attention: 2 (K and V) × max(1, kv_heads // tp) × head_dim × dtype bytes
     (vLLM ``ModelConfig.get_num_kv_heads`` replicates KV heads when tp > kv_heads).
@@ -247,7 +248,13 @@ def kv_bytes_per_token_per_layer(spec: ModelSpec, kv_dtype: str = "auto", tp: in
                 latent = spec.mla.kv_lora_rank + 4 * -(-spec.mla.kv_lora_rank // 128) + 2 * spec.mla.qk_rope_head_dim
             return latent + spec.indexer.head_dim + 4
         return latent
-    return 2 * kv_heads_per_gpu(spec, tp) * spec.head_dim * elem
+    head_dim = spec.head_dim if layer is None else spec.head_dim_of(layer)
+    return 2 * kv_heads_per_gpu(spec, tp, layer) * head_dim * elem
+
+
+def kv_bytes_by_layer(spec: ModelSpec, kv_dtype: str = "auto", tp: int = 1) -> dict[int, int]:
+    """Attention layer index → :func:`kv_bytes_per_token_per_layer` of that layer."""
+    return {i: kv_bytes_per_token_per_layer(spec, kv_dtype, tp, i) for i in spec.attention_layers}
 
 
 def kv_bytes_per_token(spec: ModelSpec, kv_dtype: str = "auto", tp: int = 1) -> int:
@@ -257,7 +264,7 @@ def kv_bytes_per_token(spec: ModelSpec, kv_dtype: str = "auto", tp: int = 1) -> 
     layers keep a fixed state instead: :func:`ssm_state_bytes_per_sequence`).  Sliding-window and
     chunked layers stop growing: see :func:`kv_bytes_per_sequence` for a sequence of given length.
     """
-    return len(spec.attention_layers) * kv_bytes_per_token_per_layer(spec, kv_dtype, tp)
+    return sum(kv_bytes_by_layer(spec, kv_dtype, tp).values())
 
 
 def ssm_state_bytes_per_layer(spec: ModelSpec, tp: int = 1) -> int:
@@ -291,13 +298,12 @@ def kv_bytes_per_sequence(spec: ModelSpec, tokens: int, kv_dtype: str = "auto", 
     """
     if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 0 or tokens > 1 << 40:
         raise CalcError("tokens", f"must be a whole number of tokens from 0 to 2^40, got {tokens!r}")
-    per_layer = kv_bytes_per_token_per_layer(spec, kv_dtype, tp)
     held = 0
-    for i in spec.attention_layers:
+    for i, per_layer in kv_bytes_by_layer(spec, kv_dtype, tp).items():
         chunk = spec.layer_chunks[i] if spec.layer_chunks else None
         window = spec.layer_windows[i]
         if chunk is not None:  # chunked attention: only the current chunk's keys are read
-            held += (tokens - 1) % chunk + 1 if tokens else 0
+            held += ((tokens - 1) % chunk + 1 if tokens else 0) * per_layer
         else:
-            held += min(tokens, window) if window is not None else tokens
-    return held * per_layer + (ssm_state_bytes_per_sequence(spec, tp) if tokens else 0)
+            held += (min(tokens, window) if window is not None else tokens) * per_layer
+    return held + (ssm_state_bytes_per_sequence(spec, tp) if tokens else 0)

@@ -38,6 +38,8 @@ ARCHITECTURES: dict[str, str] = {
     "starcoder2": "StarCoder2: non-gated MLP with biases, LayerNorm, sliding window",
     "gemma2": "Gemma 2: four RMSNorms per layer, alternating sliding/full layers",
     "gemma3_text": "Gemma 3: Gemma 2 layout, q/k norms, 5 sliding : 1 full",
+    "gemma4_text": "Gemma 4 (dense): the Gemma 3 layout; full-attention layers with their own KV heads and "
+    "head_dim (K reused as V), a scalar per layer",
     "mixtral": "Mixtral: every layer MoE (num_local_experts)",
     "qwen2_moe": "Qwen2-MoE: MoE with a gated shared expert",
     "qwen3_moe": "Qwen3-MoE: MoE (num_experts, moe_intermediate_size)",
@@ -81,6 +83,7 @@ LAYOUT_OF: dict[str, str] = {
 #: projector are not counted (stated in the result).
 WRAPPERS: dict[str, str] = {
     "gemma3": "gemma3_text",
+    "gemma4": "gemma4_text",
     "llama4": "llama4_text",
     "mistral3": "",  # text_config names its own model_type (mistral or llama)
 }
@@ -121,6 +124,12 @@ SHAPE_KEYS: dict[str, str] = {
     "mlp_bias": "biases on the feed-forward projections",
     "share_q_dim": "multi-matrix factorised attention",
     **dict.fromkeys(("altup_num_inputs", "laurel_rank", "hidden_size_per_layer_input"), "Gemma 3n's per-layer inputs"),
+    **dict.fromkeys(("global_head_dim", "num_global_key_value_heads", "attention_k_eq_v"),
+                    "full-attention layers shaped unlike the sliding ones"),
+    "num_kv_shared_layers": "layers that reuse another layer's KV cache",
+    **dict.fromkeys(("enable_moe_block", "use_second_mlp_block", "top_k_experts", "expert_intermediate_size"),
+                    "a mixture-of-experts block beside the MLP"),
+    "use_double_wide_mlp": "double-width MLPs on some layers",
 }
 
 _MOE = ("num_experts_per_tok",)
@@ -140,6 +149,7 @@ READS: dict[str, frozenset[str]] = {
     "starcoder2": frozenset(),
     "gemma2": frozenset(),
     "gemma3_text": frozenset(),
+    "gemma4_text": frozenset(("global_head_dim", "num_global_key_value_heads", "attention_k_eq_v")),
     "mixtral": frozenset(("num_local_experts", *_MOE)),
     "qwen2_moe": frozenset(("num_experts", "moe_intermediate_size", "shared_expert_intermediate_size",
                             "decoder_sparse_step", "mlp_only_layers", *_MOE)),
@@ -360,6 +370,12 @@ class ModelSpec:
     indexer: IndexerSpec | None = None
     gated_attention: bool = False  # Qwen3-Next: q_proj also produces an output gate (2 × heads × head_dim)
     max_model_len_limit: int = 0  # what vLLM derives from the config (rope scaling); 0 = max_position_embeddings
+    #: Gemma 4: full-attention layers have their own KV heads and head_dim (0 = as the other layers)
+    #: and, with ``k_eq_v``, no v_proj in the checkpoint (vLLM loads K into both the K and V slots)
+    full_kv_heads: int = 0
+    full_head_dim: int = 0
+    k_eq_v: bool = False
+    layer_scalar: bool = False  # Gemma 4: one learned scalar per decoder layer
     assumptions: tuple[str, ...] = field(default=())
 
     @property
@@ -369,6 +385,16 @@ class ModelSpec:
     @property
     def has_sliding_window(self) -> bool:
         return any(w is not None for w in self.attention_windows)
+
+    def is_full_shaped(self, layer: int) -> bool:
+        """A full-attention layer with its own shapes (Gemma 4's global layers)."""
+        return bool(self.full_head_dim) and self.layer_windows[layer] is None
+
+    def kv_heads_of(self, layer: int) -> int:
+        return self.full_kv_heads if self.is_full_shaped(layer) else self.num_kv_heads
+
+    def head_dim_of(self, layer: int) -> int:
+        return self.full_head_dim if self.is_full_shaped(layer) else self.head_dim
 
     def mixer(self, layer: int) -> str:
         return self.layer_mixers[layer] if self.layer_mixers else "attention"
@@ -642,8 +668,8 @@ def spec_from_config(config: Any, model_id: str = "custom", assume_llama_like: b
         inter = _int(cfg, "intermediate_size", default=moe.expert_intermediate_size if moe else None)
     qkv_bias, o_bias, mlp_bias = _biases(cfg, reader)
     classic = reader in ("phi", "gpt_neox", "opt", "starcoder2")
-    gemma = reader in ("gemma2", "gemma3_text")
-    qk_norm = reader in ("qwen3", "qwen3_moe", "gemma3_text", "olmo2", "minimax_m2") or (
+    gemma = reader in ("gemma2", "gemma3_text", "gemma4_text")
+    qk_norm = reader in ("qwen3", "qwen3_moe", "gemma3_text", "gemma4_text", "olmo2", "minimax_m2") or (
         reader in ("glm4_moe", "phi") and _bool(cfg, "use_qk_norm" if reader == "glm4_moe" else "qk_layernorm", False)
     )
     if reader == "minimax_m2":
@@ -672,6 +698,7 @@ def spec_from_config(config: Any, model_id: str = "custom", assume_llama_like: b
         raise CalcError("head_dim", "differs from hidden_size / num_attention_heads, which vLLM's Granite uses")
     if reader == "qwen3_next":
         qk_norm = True
+    full_kv, full_hd, k_eq_v = _gemma4_full(cfg, heads) if reader == "gemma4_text" else (0, 0, False)
     spec = ModelSpec(
         model_id=model_id,
         model_type=model_type or "unknown",
@@ -715,9 +742,27 @@ def spec_from_config(config: Any, model_id: str = "custom", assume_llama_like: b
         indexer=_indexer(cfg) if reader == "deepseek_v32" else None,
         gated_attention=reader == "qwen3_next" and _bool(cfg, "attn_output_gate", True),
         max_model_len_limit=_derived_max_len(cfg, model_type, max_pos),
+        full_kv_heads=full_kv,
+        full_head_dim=full_hd,
+        k_eq_v=k_eq_v,
+        layer_scalar=reader == "gemma4_text",
         assumptions=tuple(assumptions),
     )
     return spec
+
+
+def _gemma4_full(cfg: dict[str, Any], heads: int) -> tuple[int, int, bool]:
+    """Gemma 4's full-attention layers (vLLM gemma4.py ``Gemma4DecoderLayer``): head_dim =
+    ``global_head_dim``; KV heads = ``num_global_key_value_heads`` when ``attention_k_eq_v``, else
+    ``num_key_value_heads``; with k_eq_v the checkpoint has no v_proj and vLLM loads K into both
+    the K and V slots of its fused qkv_proj (so V is allocated and cached like any other)."""
+    k_eq_v = _bool(cfg, "attention_k_eq_v", False)
+    hd = _int(cfg, "global_head_dim", default=_int(cfg, "head_dim"))
+    kv = _int(cfg, "num_global_key_value_heads", default=_int(cfg, "num_key_value_heads")) if k_eq_v else (
+        _int(cfg, "num_key_value_heads"))
+    if heads % kv:
+        raise CalcError("num_global_key_value_heads", f"{kv} does not divide num_attention_heads {heads}")
+    return kv, hd, k_eq_v
 
 
 def _layer_kinds(cfg: dict[str, Any], reader: str, layers: int) -> tuple[tuple[str, ...], tuple[bool, ...]]:
@@ -1206,6 +1251,8 @@ def _layer_windows(cfg: dict[str, Any], model_type: str, layers: int, assumption
         return tuple(None if f else window for f in flags)
     if model_type == "gemma2":
         return tuple(window if i % 2 == 0 else None for i in range(layers))
+    if model_type == "gemma4_text":
+        raise CalcError("layer_types", "Gemma 4 configs list layer_types; without it the layer pattern is unknown")
     if model_type in ("gemma3", "gemma3_text"):
         pattern = _int(cfg, "sliding_window_pattern", default=6)
         return tuple(None if (i + 1) % pattern == 0 else window for i in range(layers))

@@ -76,14 +76,15 @@ def check_tp(spec: ModelSpec, tp: int) -> None:
         raise CalcError("tp", f"must be an integer from 1 to 1024, got {tp!r}")
     if spec.num_attention_heads % tp:
         raise CalcError("tp", f"{tp} does not divide the {spec.num_attention_heads} attention heads; try a divisor")
-    kv = spec.num_kv_heads
-    if spec.mla is None and kv % tp and tp % kv:
-        raise CalcError("tp", f"{tp} and the {kv} KV heads must divide one another")
+    for kv in {spec.num_kv_heads, spec.full_kv_heads or spec.num_kv_heads}:
+        if spec.mla is None and kv % tp and tp % kv:
+            raise CalcError("tp", f"{tp} and the {kv} KV heads must divide one another")
 
 
-def kv_heads_per_gpu(spec: ModelSpec, tp: int) -> int:
-    """KV heads one GPU holds: num_kv_heads / tp, at least one (replicated when tp > kv heads)."""
-    return max(1, spec.num_kv_heads // tp)
+def kv_heads_per_gpu(spec: ModelSpec, tp: int, layer: int | None = None) -> int:
+    """KV heads one GPU holds: num_kv_heads / tp, at least one (replicated when tp > kv heads);
+    of ``layer`` when given (Gemma 4's full-attention layers have their own count)."""
+    return max(1, (spec.num_kv_heads if layer is None else spec.kv_heads_of(layer)) // tp)
 
 
 def tensor_groups(spec: ModelSpec, tp: int | None = None, include_mtp: bool = True) -> tuple[TensorGroup, ...]:
@@ -97,7 +98,7 @@ def tensor_groups(spec: ModelSpec, tp: int | None = None, include_mtp: bool = Tr
     if spec.learned_positions:  # OPT's OPTLearnedPositionalEmbedding (max_position_embeddings + 2 rows)
         out.append(TensorGroup("embed_positions", spec.learned_positions, h, 1, "embedding"))
     layer_count = spec.num_layers
-    out += _decoder_layers(spec, t, [i for i in range(layer_count)], mtp=False)
+    out += _decoder_layers(spec, t, [i for i in range(layer_count)], mtp=False, served=tp is not None)
     if spec.final_norm:
         out.append(TensorGroup("norm", h, 1, 2 if spec.norm_bias else 1, "norm"))
     if not spec.tie_word_embeddings:
@@ -115,11 +116,13 @@ def tensor_groups(spec: ModelSpec, tp: int | None = None, include_mtp: bool = Tr
             TensorGroup("mtp.eh_proj", h, 2 * h, n, "projection", mtp=True),
             TensorGroup("mtp.shared_head.head", vocab, h, n, "lm_head", mtp=True),
         ]
-        out += _decoder_layers(spec, t, [spec.num_layers - 1] * n, mtp=True)
+        out += _decoder_layers(spec, t, [spec.num_layers - 1] * n, mtp=True, served=tp is not None)
     return tuple(g for g in out if g.count and g.rows and g.cols)
 
 
-def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) -> list[TensorGroup]:
+def _decoder_layers(
+    spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool, served: bool = False
+) -> list[TensorGroup]:
     """The tensors of the decoder layers ``layer_ids`` (per GPU under TP ``t``).
 
     Each layer has a mixer (attention, a Mamba2 / Gated DeltaNet mixer, or none) and/or a
@@ -146,13 +149,17 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
         head, _, tail = name.rpartition(".")
         parts = tail.split("+")
         where = {
-            "": "self_attn", "mlp": ffn, "experts": f"{ffn}.experts.0", "shared_experts": f"{ffn}.{shared}",
-            "ssm": mixer_path, "indexer": "self_attn.indexer",
+            "": "self_attn", "full": "self_attn", "mlp": ffn, "experts": f"{ffn}.experts.0",
+            "shared_experts": f"{ffn}.{shared}", "ssm": mixer_path, "indexer": "self_attn.indexer",
         }.get(head.split(".")[0] if head else "", head)
         return tuple(f"model.layers.{{i}}.{where}.{p}" for p in parts)
 
-    def add(name: str, rows: int, cols: int, count: int, kind: str, **kw: bool) -> None:  # noqa: PLR0913
-        if name.startswith(("experts.", "shared_experts.", "router", "shared_expert_gate")):
+    def add(  # noqa: PLR0913
+        name: str, rows: int, cols: int, count: int, kind: str, ids: tuple[int, ...] | None = None, **kw: bool
+    ) -> None:
+        if ids is not None:
+            pass
+        elif name.startswith(("experts.", "shared_experts.", "router", "shared_expert_gate")):
             ids = moe_ids
         elif name.startswith("mlp."):
             ids = dense_ids
@@ -166,6 +173,10 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
         g.append(TensorGroup(name, rows, cols, count, kind, mtp=mtp, modules=mods, layers=ids, **kw))
 
     heads = spec.num_attention_heads // t
+    full_ids = tuple(i for i in attn_ids if spec.is_full_shaped(i))
+    if full_ids:  # Gemma 4: the full-attention layers' own shapes; the rest as below
+        attn_ids = tuple(i for i in attn_ids if i not in full_ids)
+        _full_shaped_attention(spec, t, heads, full_ids, add, vllm_slots=served)
     n = len(attn_ids)
     if spec.mla is not None and n:
         m = spec.mla
@@ -219,6 +230,8 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
     if spec.ssm is not None and ssm_ids:
         _ssm_tensors(spec, t, len(ssm_ids), add)
     add("layernorms", h, 1, spec.norms_per_layer * len(layer_ids) * (2 if spec.norm_bias else 1), "norm")
+    if spec.layer_scalar:  # Gemma 4's layer_scalar [1] in every decoder layer
+        add("layer_scalar", 1, 1, len(layer_ids), "norm", ids=tuple(layer_ids))
 
     moe_n = len(moe_ids)
     dense_n = len(dense_ids)
@@ -254,6 +267,27 @@ def _decoder_layers(spec: ModelSpec, t: int, layer_ids: list[int], mtp: bool) ->
         if moe.shared_expert_gate:
             add("shared_expert_gate", 1, h, moe_n, "router")
     return g
+
+
+def _full_shaped_attention(
+    spec: ModelSpec, t: int, heads: int, ids: tuple[int, ...], add: Any, vllm_slots: bool
+) -> None:
+    """Gemma 4's full-attention layers (Transformers ``Gemma4TextAttention``, vLLM gemma4.py): q
+    (heads × global_head_dim), k (global KV heads × global_head_dim), v the same unless K is reused
+    as V (``attention_k_eq_v``: no v_proj in the checkpoint), o, and per-head q/k norms of
+    global_head_dim (the v norm has no weight).  vLLM's fused ``QKVParallelLinear`` still holds a
+    V slot, into which it loads K: counted in the memory a GPU holds (``vllm_slots``), not in the
+    checkpoint's parameters."""
+    h = spec.hidden_size
+    hd = spec.full_head_dim
+    kvh = max(1, spec.full_kv_heads // t)
+    n = len(ids)
+    add("full.q_proj", heads * hd, h, n, "linear", ids=ids)
+    add("full.k_proj", kvh * hd, h, n, "linear", ids=ids)
+    if not spec.k_eq_v or vllm_slots:
+        add("full.v_proj", kvh * hd, h, n, "linear", ids=ids)
+    add("full.o_proj", h, heads * hd, n, "linear", ids=ids)
+    add("full.q_norm+k_norm", hd, 1, 2 * n, "norm", ids=ids)
 
 
 def _ssm_tensors(spec: ModelSpec, t: int, n: int, add: Any) -> None:

@@ -340,14 +340,17 @@ def attention_cost(spec: ModelSpec, tp: int, sequences: float, prior: float, new
     qk = nope + rope and v widths.
     """
     check_modelled(spec)
-    per_layer = memory.kv_bytes_per_token_per_layer(spec, kv_cache_dtype, tp)
     h = spec.num_attention_heads // tp
     flops = 0.0
     nbytes = 0.0
     windows: dict[int | None, int] = {}
-    for w in spec.layer_windows:
+    first: dict[int | None, int] = {}  # a layer of each window: its head_dim and KV bytes (Gemma 4's differ)
+    for i, w in enumerate(spec.layer_windows):
         windows[w] = windows.get(w, 0) + 1
+        first.setdefault(w, i)
     for w, layers in windows.items():
+        per_layer = memory.kv_bytes_per_token_per_layer(spec, kv_cache_dtype, tp, first[w])
+        head_dim = spec.head_dim_of(first[w])
         pairs = causal_pairs(prior, new, w)
         read = prior if w is None else min(prior, w)
         if spec.mla is not None:
@@ -361,8 +364,8 @@ def attention_cost(spec: ModelSpec, tp: int, sequences: float, prior: float, new
                 f += 2.0 * read * h * (m.qk_nope_head_dim + m.v_head_dim) * m.kv_lora_rank
                 qo = new * h * (qk + m.v_head_dim) * ACT_BYTES
         else:
-            f = 4.0 * h * spec.head_dim * pairs
-            qo = 2.0 * new * h * spec.head_dim * ACT_BYTES
+            f = 4.0 * h * head_dim * pairs
+            qo = 2.0 * new * h * head_dim * ACT_BYTES
         flops += layers * sequences * f
         nbytes += layers * sequences * ((read + new) * per_layer + qo)
     return StepCost(

@@ -66,6 +66,7 @@ class KVGroup:
     window: int | None
     layers: int
     kind: str = "attention"
+    block_size: int = 0  # tokens per block when it differs from the engine's (page-size unification)
 
 
 def default_gpu_memory_utilization(version: tuple[int, int]) -> float:
@@ -214,7 +215,9 @@ def blocks_per_request(
     Mamba state (``MambaSpec``): 1 ("none"), 2 ("align") or ⌈L / block⌉ ("all").
     """
     total = 0
+    base = block_size
     for group in groups:
+        block_size = group.block_size or base
         if group.kind == "mamba":
             total += {"none": 1, "align": 2}.get(mamba_mode, -(-max_model_len // block_size))
         elif group.kind == "chunked" and group.window is not None:
@@ -225,6 +228,34 @@ def blocks_per_request(
             tokens = min(group.window - 1 + mnbt, max_model_len)
             total += -(-tokens // block_size) + 1
     return total
+
+
+def unify_page_size(
+    spec: ModelSpec, groups: tuple[KVGroup, ...], by_layer: dict[int, int], block_size: int
+) -> tuple[tuple[KVGroup, ...], int]:
+    """Groups whose layers hold fewer bytes per token get a larger block so every page is equal.
+
+    vLLM ``unify_kv_cache_spec_page_size`` (vllm/v1/core/kv_cache_utils.py): page = block_size ×
+    bytes per token; each smaller page's block size is multiplied by max page ÷ its page, which
+    must divide (else vLLM raises NotImplementedError).  Returns the groups and the bytes per token
+    of the largest layer (the page is block_size × that).  Only Gemma 4 has attention layers of
+    two sizes among the models we read.
+    """
+    per_window: dict[int | None, int] = {}
+    for i, b in by_layer.items():
+        per_window.setdefault(spec.layer_windows[i], b)
+    top = max(by_layer.values())
+    out = []
+    for g in groups:
+        b = per_window.get(g.window, top) if g.kind == "attention" else top
+        if top % b:
+            raise CalcError(
+                "model",
+                f"{spec.model_type}: layers of {b} and {top} bytes per token give pages vLLM cannot unify "
+                "(unify_kv_cache_spec_page_size raises NotImplementedError)",
+            )
+        out.append(KVGroup(g.window, g.layers, g.kind, block_size * (top // b) if b != top else 0))
+    return tuple(out), top
 
 
 def hybrid_block_size(spec: ModelSpec, attn_bytes_per_token: int, block_size: int, mode: str, tp: int) -> int:
@@ -421,10 +452,19 @@ def fit(
     weights = memory.weights_memory(spec, weights_dtype, tp=tp, pp=pp)
     loaded = weights.bytes_per_gpu + rotary_cache_bytes(spec)
     per_layer = memory.kv_bytes_per_token_per_layer(spec, kv_cache_dtype, tp)
+    by_layer = memory.kv_bytes_by_layer(spec, kv_cache_dtype, tp)
     if spec.ssm is not None:
         bs = hybrid_block_size(spec, per_layer, bs, mode, tp)
-    page = bs * per_layer
     groups, group_size = kv_groups(spec, pp, hybrid_kv_cache)
+    if len(set(by_layer.values())) > 1:
+        if not hybrid_kv_cache:
+            raise CalcError(
+                "hybrid-kv-cache",
+                f"{spec.model_type} has attention layers of two sizes; without the hybrid KV cache manager "
+                "vLLM's accounting for it is not modelled",
+            )
+        groups, per_layer = unify_page_size(spec, groups, by_layer, bs)
+    page = bs * per_layer
 
     total = gpu.memory_bytes_usable
     requested = math.ceil(total * u)
@@ -449,6 +489,8 @@ def fit(
     # parallelism (PR #29431's regression, vllm issue #32105, fixed by PR #33698).
     whole_model = pp > 1 and (0, 14) <= version < (0, 16)
     check_groups, check_size = kv_groups(spec, 1, hybrid_kv_cache) if whole_model else (groups, group_size)
+    if whole_model and len(set(by_layer.values())) > 1:
+        check_groups = unify_page_size(spec, check_groups, by_layer, bs)[0]
 
     def needed_for(length: int) -> int:
         return check_size * page * blocks_per_request(check_groups, length, bs, mnbt, mode)
@@ -504,8 +546,9 @@ def fit(
         cuda_graph_bytes=graphs,
         available_kv_cache_bytes=available,
         available_measured=available_kv_cache_gib is not None,
-        bytes_per_token_per_gpu=per_layer
-        * sum(1 for i in range(-(-spec.num_layers // pp)) if spec.mixer(i) == "attention"),
+        bytes_per_token_per_gpu=sum(
+            b for i, b in by_layer.items() if i < -(-spec.num_layers // pp) and spec.mixer(i) == "attention"
+        ),
         block_size=bs,
         page_size_bytes=page,
         kv_groups=groups,

@@ -5,7 +5,7 @@
   entry), split into language model, multi-token-prediction layers, vision tower and quantization
   scales.  The language-model part is what our parameter count must equal, to the unit.
 * Refusals: tests/data/refused/ holds real config.json files of architectures we do not model
-  (DeepSeek-V4, Gemma 4, Kimi Linear, MiMo-V2, GLM-5.2's shared indexers, MiniMax-M3); each must be
+  (DeepSeek-V4, Kimi Linear, MiMo-V2, GLM-5.2's shared indexers, MiniMax-M3); each must be
   refused with a CalcError naming the model type or the key, never computed.
 * Fuzz: an unknown model_type, or a known one with a shape key its reader does not model, is refused.
 """
