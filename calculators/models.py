@@ -169,8 +169,8 @@ READS: dict[str, frozenset[str]] = {
 READS["deepseek_v3"] = READS["kimi_k2"] = READS["deepseek_v2"]
 READS["deepseek_v32"] = READS["deepseek_v2"] | {"index_topk", "index_n_heads", "index_head_dim"}
 READS["nemotron_h"] = frozenset(
-    ("hybrid_override_pattern", "mamba_num_heads", "mamba_head_dim", "ssm_state_size", "n_routed_experts",
-     "moe_intermediate_size", "n_shared_experts", "num_experts_per_tok", "mlp_bias")
+    ("hybrid_override_pattern", "mamba_d_state", "mamba_num_heads", "mamba_head_dim", "ssm_state_size",
+     "n_routed_experts", "moe_intermediate_size", "n_shared_experts", "num_experts_per_tok", "mlp_bias")
 )
 READS["granitemoehybrid"] = frozenset(
     ("layer_types", "layers_block_type", "mamba_n_heads", "mamba_d_head", "mamba_d_state", "mamba_n_groups",
@@ -565,6 +565,16 @@ def spec_from_config(config: Any, model_id: str = "custom", assume_llama_like: b
     cfg = config
     assumptions: list[str] = []
     vision = False
+    for where in (config, config.get("text_config")):
+        qc = config.get("quantization_config")
+        if isinstance(where, dict) and isinstance(where.get("quantization"), dict) and (
+            not isinstance(qc, dict) or "quant_method" not in qc
+        ):
+            raise CalcError(
+                "quantization",
+                "an MLX quantization (bits and group_size, mlx-community's format): vLLM does not load MLX "
+                "weights; size the original checkpoint, or a quantized format vLLM loads (AWQ, GPTQ, fp8, ...)",
+            )
     # Multimodal wrappers (Gemma 3, Llama 4, Mistral 3, …) nest the language model in text_config.
     if isinstance(config.get("text_config"), dict) and "num_hidden_layers" not in config:
         cfg = dict(config["text_config"])
@@ -637,6 +647,9 @@ def spec_from_config(config: Any, model_id: str = "custom", assume_llama_like: b
         head_dim = _int(cfg, "v_head_dim")  # MLA: the per-head widths are the qk_*/v_head_dim fields
     elif "head_dim" in cfg and cfg["head_dim"] is not None:
         head_dim = _int(cfg, "head_dim")
+    elif reader == "nemotron_h" and cfg.get("attention_head_dim") is not None:
+        # vLLM nemotron_h.py NemotronHAttention: head_dim, else attention_head_dim, else hidden / heads
+        head_dim = _int(cfg, "attention_head_dim")
     else:
         if hidden % heads:
             raise CalcError(
@@ -821,6 +834,9 @@ def _ssm(cfg: dict[str, Any], reader: str) -> SSMSpec | None:
     dtype = "" if raw is None else dtypes.normalize(raw, "mamba_ssm_cache_dtype")
     if reader == "nemotron_h":
         heads = _int(cfg, "mamba_num_heads")
+        dup = cfg.get("mamba_d_state")  # some Nemotron-H configs repeat ssm_state_size under this name
+        if dup is not None and dup != cfg.get("ssm_state_size"):
+            raise CalcError("mamba_d_state", f"{_show(dup)} differs from ssm_state_size, which vLLM's Nemotron-H reads")
         return SSMSpec(
             kind="mamba2",
             num_heads=heads,

@@ -347,3 +347,31 @@ def test_bitsandbytes_4bit_bytes() -> None:
     per_layer = [(4096, 4096), (1024, 4096), (1024, 4096), (4096, 4096), (14336, 4096), (14336, 4096), (4096, 14336)]
     linear = 32 * sum(n * k // 2 + n * k // 64 * 4 for n, k in per_layer)
     assert w.bytes_total == linear + (128256 * 4096 * 2 + 4096 * 65) * 2
+
+
+@pytest.mark.parametrize("with_copy", [False, True])
+def test_mlx_quantized_configs_are_refused(with_copy: bool) -> None:
+    """mlx-community configs carry ``"quantization": {"group_size": 64, "bits": 6}`` (e.g.
+    mlx-community/Llama-4-Maverick-17B-16E-Instruct-6bit), sometimes repeated as a
+    quantization_config without quant_method; vLLM does not load MLX weights, and reading them
+    as bf16 would overstate memory 2.7×: refused, naming the key."""
+    config = json.loads(json.dumps(models.preset_record("meta-llama/Llama-3.1-8B-Instruct")["config"]))
+    config["quantization"] = {"group_size": 64, "bits": 6}
+    if with_copy:
+        config["quantization_config"] = {"group_size": 64, "bits": 6}
+    with pytest.raises(CalcError) as err:
+        models.spec_from_config(config)
+    assert err.value.field == "quantization" and "MLX" in err.value.message
+
+
+def test_nemotron_h_state_size_under_two_names() -> None:
+    """Nemotron-H-47B-Reasoning-128K's config repeats ssm_state_size 256 as mamba_d_state 256
+    (hlky/dinoml_v2 agents/plans/transformers/nemotron_h/): accepted when equal, refused when not."""
+    config = json.loads(json.dumps(models.preset_record("nvidia/Nemotron-H-56B-Base-8K")["config"]))
+    base = params.count_params(models.spec_from_config(config)).total
+    config["mamba_d_state"] = config["ssm_state_size"]
+    assert params.count_params(models.spec_from_config(config)).total == base
+    config["mamba_d_state"] = config["ssm_state_size"] * 2
+    with pytest.raises(CalcError) as err:
+        models.spec_from_config(config)
+    assert err.value.field == "mamba_d_state"
