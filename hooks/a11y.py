@@ -54,6 +54,26 @@ def wrap_tables(output: str) -> str:
     return TABLE.sub(wrap, output)
 
 
+# Definition-list terms (the glossary) get an id, so other pages and readers can link to one term
+# (glossary.md#ttft): the text before any parenthesis, lower case, non-alphanumerics as hyphens.
+TERM = re.compile(r"<dt>(.*?)</dt>", re.DOTALL)
+
+
+def anchor_terms(output: str) -> str:
+    seen: set[str] = set()
+
+    def anchor(match: re.Match[str]) -> str:
+        text = html.unescape(re.sub(r"<[^>]+>", "", match.group(1)))
+        slug = re.sub(r"[^a-z0-9]+", "-", text.split(" (")[0].lower()).strip("-") or "term"
+        base, n = slug, 2
+        while slug in seen:
+            slug, n = f"{base}-{n}", n + 1
+        seen.add(slug)
+        return f'<dt id="{slug}">{match.group(1)}</dt>'
+
+    return TERM.sub(anchor, output)
+
+
 def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
     search_on = any(name in config.plugins for name in ("material/search", "search"))
     if search_on and SEARCH_DIALOG not in output:
@@ -61,4 +81,5 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
     output = output.replace(SEARCH_DIALOG, SEARCH_DIALOG_NAMED)
     output = output.replace(DISPLAY_MATH, DISPLAY_MATH_FOCUSABLE)
     output = wrap_tables(output)
+    output = anchor_terms(output)
     return output.replace(NOTEBOOK_CODE, NOTEBOOK_CODE_FOCUSABLE)

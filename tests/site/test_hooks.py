@@ -83,3 +83,17 @@ def test_deploy_image_namespace_and_secrets_are_marked_never_from_a_link() -> No
         assert re.search(rf'<[^>]* name="{name}"[^>]* data-link="never"', html), name
     assert not re.search(r'<[^>]* name="tp"[^>]* data-link="never"', html)
     assert not calculator_pages.from_link_allowed("hf-secret")
+
+
+def test_definition_terms_get_anchors() -> None:
+    out = a11y.anchor_terms("<dl><dt>TTFT (time to first token)</dt><dd>x</dd><dt>End-to-end <em>latency</em></dt>"
+                            "<dd>y</dd><dt>TTFT</dt></dl>")
+    assert '<dt id="ttft">TTFT (time to first token)</dt>' in out
+    assert '<dt id="end-to-end-latency">End-to-end <em>latency</em></dt>' in out
+    assert '<dt id="ttft-2">TTFT</dt>' in out
+
+
+def test_glossary_terms_can_be_linked(site_dir: Path) -> None:
+    page = (site_dir / "kb" / "glossary" / "index.html").read_text(encoding="utf-8")
+    for term in ("ttft", "tpot", "itl", "throughput"):
+        assert f'<dt id="{term}">' in page, term
