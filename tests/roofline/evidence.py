@@ -53,6 +53,15 @@ SAME_SHAPES: dict[str, tuple[str, str, str]] = {
     ),
 }
 
+def gated(point: dict[str, Any]) -> bool:
+    """Whether a point counts in the median-error gate: NVIDIA GPUs served by vLLM, NIM or
+    TensorRT-LLM — the CUDA kernels the default efficiencies were measured on (our H100/H200 GEMM
+    sweep).  SGLang runs and AMD GPUs are compared and printed, not gated: their fixed per-step
+    costs (ROCm kernels, SGLang's scheduler) are not what the roofline's efficiencies describe."""
+    engine = str(point.get("engine", "")).lower()
+    return "sglang" not in engine and not str(point.get("gpu", "")).startswith("mi")
+
+
 #: units of the time metrics compared (field → seconds per unit)
 TIME_METRICS = ("itl_ms", "tpot_ms", "ttft_ms", "e2e_latency_ms", "per_request_output_tokens_per_s")
 
@@ -66,6 +75,7 @@ class Comparison:
     lower_bound_s: float
     expected_s: float
     model_used: str
+    gated: bool = True  # counted in the median-error gate (see :func:`gated`)
 
     @property
     def error(self) -> float:
@@ -120,7 +130,8 @@ def compare(point: dict[str, Any], eff: roofline.Efficiency | None = None) -> li
     out: list[Comparison] = []
 
     def add(metric: str, measured_s: float, lower: float, expected: float) -> None:
-        out.append(Comparison(point["id"], point["source"], metric, measured_s, lower, expected, spec.model_id))
+        out.append(Comparison(point["id"], point["source"], metric, measured_s, lower, expected, spec.model_id,
+                              gated(point)))
 
     # between two tokens of one user: decodes of all c plus the c − 1 other users' prompts
     st = roofline.serving_step_time(spec, gpu, tp, batch, p_tok, o_tok, weights, kv, eff)

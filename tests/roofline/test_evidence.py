@@ -1,6 +1,6 @@
 """Evidence: the roofline against published serving measurements and our own measured GEMM sweep.
 
-Published points: tests/data/measurements.toml (26 points, each with its source and quoted lines);
+Published points: tests/data/measurements.toml (46 points, each with its source and quoted lines);
 the comparison rules and model mapping are in tests/roofline/evidence.py.  Our measurements:
 docs/data/measured/h100-sxm-2026-11-28.json and h200-2026-11-28.json (bf16/fp8 GEMM of an
 8192×8192 weight against batch m, scripts/device/measure_gpu.py).
@@ -42,11 +42,20 @@ def test_lower_bound_never_exceeds_measurement(c: evidence.Comparison) -> None:
 
 
 def test_expected_median_error_within_35_percent(capsys: pytest.CaptureFixture[str]) -> None:
-    err = evidence.median_abs_error(COMPARISONS)
+    """The gate covers NVIDIA GPUs under vLLM, NIM or TensorRT-LLM (:func:`evidence.gated`); the
+    SGLang and MI300X points are printed with their own median, not gated."""
+    gated = [c for c in COMPARISONS if c.gated]
+    other = [c for c in COMPARISONS if not c.gated]
+    err = evidence.median_abs_error(gated)
     with capsys.disabled():
-        print(f"\n[roofline evidence] {len(COMPARISONS)} comparisons, median |expected − measured| / measured = "
-              f"{err:.1%}")
-        print(evidence.table(COMPARISONS))
+        print(f"\n[roofline evidence] {len(gated)} gated comparisons (NVIDIA; vLLM, NIM, TensorRT-LLM), median "
+              f"|expected − measured| / measured = {err:.1%}")
+        print(evidence.table(gated))
+        if other:
+            print(f"[roofline evidence] {len(other)} comparisons not gated (SGLang or AMD MI300X), median "
+                  f"{evidence.median_abs_error(other):.1%}:")
+            print(evidence.table(other))
+    assert len(gated) >= 19
     assert err <= 0.35
 
 
