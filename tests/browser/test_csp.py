@@ -85,7 +85,7 @@ def test_home_search_and_palette_work_under_the_policy(open_page: OpenPage) -> N
 @pytest.mark.parametrize("kind", ["kb-math-mermaid", "post", "notebook"])
 def test_content_pages_render_under_the_policy(open_page: OpenPage, site_dir: Path, kind: str) -> None:
     path = {"kb-math-mermaid": "kb/inside-vllm/", "post": first_post(site_dir),
-            "notebook": "notebooks/kv-cache-growth/"}[kind]
+            "notebook": "notebooks/kv-budget/"}[kind]
     visit, refused = open_watched(open_page, path)
     page = visit.page
     assert_policy_in_force(page)

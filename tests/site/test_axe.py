@@ -34,7 +34,7 @@ def first_post(site: Path) -> str:
 def pages(site: Path) -> list[str]:
     # kb/capacity-planning/: wide tables that scroll sideways (focusable regions, hooks/a11y.py).
     return ["", first_post(site), "kb/", "kb/kv-cache/", "kb/capacity-planning/", "calculators/",
-            "calculators/vllm/", "notebooks/kv-cache-growth/", "blog/"]
+            "calculators/vllm/", "notebooks/kv-budget/", "blog/"]
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,7 @@ def test_math_and_diagrams_render_from_the_site(browser: Browser, site_url: str)
         assert not off_site and not errors, (off_site, errors)
     finally:
         page.context.close()
-    page, off_site, errors = visit(browser, site_url + "notebooks/kv-cache-growth/", "light")
+    page, off_site, errors = visit(browser, site_url + "notebooks/kv-budget/", "light")
     try:
         assert page.locator(".jupyter-wrapper .katex").count() >= 1
         assert page.locator(".jupyter-wrapper img").count() >= 1

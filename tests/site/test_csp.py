@@ -145,7 +145,7 @@ def test_every_page_kind_has_inline_scripts_covered(site_dir: Path) -> None:
     page = parse(site_dir / "index.html")
     assert any("__md_scope" in s for s in page.scripts)
     assert any("__palette" in s for s in page.scripts)
-    notebook = parse(site_dir / "notebooks" / "kv-cache-growth" / "index.html")
+    notebook = parse(site_dir / "notebooks" / "kv-budget" / "index.html")
     assert any("clipboard-copy" in s for s in notebook.scripts)
 
 
