@@ -368,7 +368,16 @@ def _kv(v: dict[str, Any]) -> dict[str, Any]:
         "bytes_per_token": memory.kv_bytes_per_token(spec, v["kv-cache-dtype"], v["tp"]),
         "bytes_per_sequence": memory.kv_bytes_per_sequence(spec, tokens, v["kv-cache-dtype"], v["tp"]),
         "assumptions": _assumptions(spec),
+        "chart_svg": _kv_context_chart(spec, v, tokens),
     }
+
+
+def _kv_context_chart(spec: models.ModelSpec, v: dict[str, Any], tokens: int) -> str:
+    """KV cache per sequence from 1k tokens up to the model's longest context (chart_svg of kv)."""
+    lengths = charts.context_lengths(spec.max_len, tokens)
+    kv = [memory.kv_bytes_per_sequence(spec, n, v["kv-cache-dtype"], v["tp"]) for n in lengths]
+    return charts.context_chart(lengths, kv, f"KV cache per sequence against context length, {spec.model_id}",
+                                marker=tokens, marker_label=f"{tokens:,} tokens")
 
 
 def _memory(v: dict[str, Any]) -> dict[str, Any]:
@@ -392,9 +401,10 @@ def _memory(v: dict[str, Any]) -> dict[str, Any]:
         "total_bytes_per_gpu": w.bytes_per_gpu + kv_seq * batch,
         "assumptions": _assumptions(spec),
     }
+    gpu = resolve_gpu(v) if v.get("gpu") or v.get("gpu-memory-gib") else None  # capacity line, if given a GPU
     result["chart_svg"] = charts.stacked_bar(
         [("Weights", w.bytes_per_gpu), (f"KV cache ({batch} × {v['tokens']:,} tokens)", kv_seq * batch)],
-        title="Memory per GPU",
+        title="Memory per GPU", total=gpu.memory_bytes if gpu else None,
     )
     return result
 
@@ -451,8 +461,25 @@ def _vllm(v: dict[str, Any]) -> dict[str, Any]:
         "mamba_cache_mode": f.mamba_cache_mode,
         "ssm_state_bytes_per_sequence": memory.ssm_state_bytes_per_sequence(spec, v["tp"]),
         "assumptions": _assumptions(spec),
-        "chart_svg": charts.stacked_bar(parts, title="One GPU's memory as vLLM splits it", total=f.gpu_memory_bytes),
+        "chart_svg": charts.stacked_bar(parts, title="One GPU's memory as vLLM splits it", total=f.gpu_memory_bytes)
+        + _vllm_context_chart(spec, f),
     }
+
+
+def _vllm_context_chart(spec: models.ModelSpec, f: vllm.VLLMFit) -> str:
+    """KV cache one request needs and vLLM's maximum concurrency against max_model_len, for the
+    blocks this configuration has (chart_svg of vllm, after the memory bar)."""
+    lengths = charts.context_lengths(spec.max_len, f.max_model_len)
+    version = vllm.parse_version(f.vllm_version)
+    mode = f.mamba_cache_mode or "none"
+    mnbt = f.max_num_batched_tokens
+    kv = [f.group_size * f.page_size_bytes * vllm.blocks_per_request(f.kv_groups, n, f.block_size, mnbt, mode)
+          for n in lengths]
+    conc = [vllm.max_concurrency(f.num_gpu_blocks, f.kv_groups, f.block_size, n, mnbt, version, mode)
+            for n in lengths]
+    return charts.context_chart(lengths, kv, "KV cache per request and maximum concurrency against max-model-len",
+                                concurrency=conc, marker=f.max_model_len,
+                                marker_label=f"{f.max_concurrency:,.2f}× at {f.max_model_len:,}")
 
 
 def _gpus(v: dict[str, Any]) -> dict[str, Any]:

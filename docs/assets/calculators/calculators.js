@@ -91,6 +91,10 @@ function startWorker() {
       package: SETTINGS.package,
       stdlib: SETTINGS.stdlib ? abs(SETTINGS.stdlib) : null, // precompiled stdlib (issue 11)
       stdlibSha256: SETTINGS.stdlibSha256 || null,
+      snapshot: SETTINGS.snapshot ? abs(SETTINGS.snapshot) : null, // memory snapshot (issue 11)
+      snapshotSha256: SETTINGS.snapshotSha256 || null,
+      wheel: SETTINGS.wheel ? abs(SETTINGS.wheel) : null,
+      wheelSha256: SETTINGS.wheelSha256 || null,
     });
   });
   ready.catch(() => {
@@ -166,10 +170,16 @@ const SVG_ATTRS = new Set(["xmlns", "viewBox", "width", "height", "role", "aria-
   "stroke-dasharray", "fill-opacity", "opacity", "font-size", "font-weight", "text-anchor",
   "dominant-baseline", "transform"]);
 
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+// chart_svg holds one or more top-level <svg> elements (the roofline calculator sends two): parse
+// them inside one wrapper element (an XML document has a single root), then keep only <svg>
+// children of the wrapper, each with the allow-listed elements and attributes. Returns the
+// imported <svg> elements, or null when the text is not well-formed or holds no chart.
 function safeSvg(text) {
-  const doc = new DOMParser().parseFromString(text, "image/svg+xml");
+  const doc = new DOMParser().parseFromString(`<fn-charts>${text}</fn-charts>`, "image/svg+xml");
   const root = doc.documentElement;
-  if (root.nodeName !== "svg") return null;
+  if (root.nodeName !== "fn-charts" || doc.getElementsByTagName("parsererror").length) return null;
   const walk = (el) => {
     for (const child of [...el.children]) {
       if (!SVG_TAGS.has(child.nodeName)) child.remove();
@@ -179,8 +189,9 @@ function safeSvg(text) {
       if (!SVG_ATTRS.has(attr.name) || /^\s*(javascript|data):/i.test(attr.value)) el.removeAttribute(attr.name);
     }
   };
-  walk(root);
-  return document.importNode(root, true);
+  const svgs = [...root.children].filter((el) => el.nodeName === "svg" && el.namespaceURI === SVG_NS);
+  for (const svg of svgs) walk(svg);
+  return svgs.length ? svgs.map((svg) => document.importNode(svg, true)) : null;
 }
 
 // ---------------------------------------------------------------- one calculator
@@ -418,8 +429,8 @@ class Calculator {
     }
     const chart = this.form.querySelector("[data-role=chart]");
     if (chart && typeof reply.result.chart_svg === "string") {
-      const svg = safeSvg(reply.result.chart_svg);
-      if (svg) chart.replaceChildren(svg);
+      const svgs = safeSvg(reply.result.chart_svg);
+      if (svgs) chart.replaceChildren(...svgs);
     }
   }
 
