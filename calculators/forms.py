@@ -570,7 +570,8 @@ CALCULATORS: dict[str, Calculator] = {
             "memory", "Model memory and KV cache", "Weights and KV cache per GPU for a model, precision and batch.",
             (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, WEIGHTS_DTYPE, KV_DTYPE, TP, _TOKENS,
              Input("batch", "Concurrent sequences", "int", 1, minimum=1, maximum=1 << 20, step=1,
-                   help="Sequences whose KV cache is held at once.")),
+                   help="Sequences whose KV cache is held at once."),
+             GPU),
             (
                 Output("params_total", "Total parameters", "int", "params",
                        "Σ rows × cols of every weight tensor (tied embeddings once)"),
