@@ -10,10 +10,16 @@ its inputs by their CLI option names, and the optional ``| format`` picks how th
 (:data:`FORMATS`).  The same call as ``python -m calculators vllm --model … --json`` gives the same
 number.  Anything wrong — unknown calculator, field or format, an input the calculator rejects —
 fails the build with the page and the expression, so no page ships a stale or hand-typed figure.
+
+Diagrams: a line ``<!-- diagram: NAME key=value … -->`` (an HTML comment, invisible on GitHub) is
+replaced by the SVG that :func:`calculators.diagrams.render` draws, inside
+``<figure class="fn-diagram">…<figcaption>…</figcaption></figure>``; an unknown diagram or option,
+or a value the package rejects, fails the build naming the page and the marker.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import shlex
@@ -24,12 +30,13 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import Files
 from mkdocs.structure.pages import Page
 
-from calculators import forms
+from calculators import diagrams, forms
 from calculators.errors import CalcError
 
 log = logging.getLogger("mkdocs.hooks.figures")
 
 FIG = re.compile(r"\{\{\s*fig\s+(?P<body>[^{}]*?)\s*\}\}")
+DIAGRAM = re.compile(r"<!--\s*diagram:\s*(?P<body>[^>]*?)\s*-->")
 GIB = 1 << 30
 
 
@@ -113,4 +120,18 @@ def on_page_markdown(markdown: str, page: Page, config: Any, files: Files) -> st
         except (ValueError, TypeError) as exc:
             raise PluginError(f"{page.file.src_uri}: {{{{ fig {match.group('body')} }}}}: {exc}") from None
 
-    return FIG.sub(replace, markdown)
+    def draw(match: re.Match[str]) -> str:
+        try:
+            d = diagrams.render(match.group("body"))
+        except (ValueError, TypeError) as exc:
+            raise PluginError(f"{page.file.src_uri}: <!-- diagram: {match.group('body')} -->: {exc}") from None
+        return figure_html(d)
+
+    return DIAGRAM.sub(draw, FIG.sub(replace, markdown))
+
+
+def figure_html(d: diagrams.Diagram) -> str:
+    """One raw-HTML block (blank lines around it, none inside) that Markdown passes through as is."""
+    caption = html.escape(d.caption, quote=False)
+    return (f'\n\n<figure class="fn-diagram" data-diagram="{d.name}">{d.svg}'
+            f"<figcaption>{caption}</figcaption></figure>\n\n")
