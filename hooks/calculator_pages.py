@@ -177,6 +177,34 @@ def precompiled_stdlib(npm: Path, wheel: Path, lock: dict[str, Any]) -> Path:
     return out
 
 
+def memory_snapshot(npm: Path, wheel: Path, stdlib: Path) -> Path:
+    """A gzipped Pyodide memory snapshot taken after the package is imported and every calculator
+    has run once (``scripts/memory-snapshot.mjs``, Pyodide's ``makeMemorySnapshot`` under Node).
+
+    The worker boots from it with ``_loadSnapshot`` (the same precompiled stdlib), unpacks the wheel
+    for the package's data files and is live without importing anything; it checks the sha256
+    first and falls back to a normal boot on any mismatch or error.  Cached in
+    ``build/memory-snapshot/`` by the digest of its inputs.
+    """
+    script = ROOT / "scripts" / "memory-snapshot.mjs"
+    key = _digest(npm / "pyodide.asm.wasm", npm / "pyodide.asm.mjs", wheel, stdlib, script)
+    out_dir = ROOT / "build" / "memory-snapshot"
+    out = out_dir / f"snapshot-{key}.bin.gz"
+    if out.is_file():
+        return out
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    done = subprocess.run(
+        ["node", str(script), "build", "--index", f"{npm}/", "--wheel", str(wheel), "--stdlib", str(stdlib),
+         "--out", str(tmp)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+    if done.returncode != 0:
+        raise PluginError(f"hooks/calculator_pages.py: scripts/memory-snapshot.mjs failed:\n{done.stderr[-2000:]}")
+    tmp.replace(out)
+    return out
+
+
 def on_files(files: Files, config: MkDocsConfig) -> Files:
     _pages_with_calculators.clear()
     npm = pyodide_dir(config)
@@ -197,6 +225,13 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     files.append(File.generated(config, stdlib_uri, abs_src_path=str(stdlib)))
     _state.update(stdlib_uri=stdlib_uri, stdlib_sha256=stdlib_sha)
     # -- end precompiled stdlib
+    # -- memory snapshot (issue 11): see memory_snapshot() above.
+    snapshot = memory_snapshot(npm, wheel, stdlib)
+    snapshot_sha = hashlib.sha256(snapshot.read_bytes()).hexdigest()
+    snapshot_uri = f"{pkg_uri}/snapshot-{snapshot_sha[:12]}.bin.gz"
+    files.append(File.generated(config, snapshot_uri, abs_src_path=str(snapshot)))
+    _state.update(snapshot_uri=snapshot_uri, snapshot_sha256=snapshot_sha, wheel_uri=f"{pkg_uri}/{wheel.name}",
+                  wheel_sha256=lock["packages"][PACKAGE]["sha256"])
     docs = Path(config.docs_dir) / ASSETS_URI
     _state.update(
         runtime_uri=runtime_uri,
@@ -445,6 +480,10 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
         "package": PACKAGE,
         "stdlib": url(_state["stdlib_uri"]),
         "stdlibSha256": _state["stdlib_sha256"],
+        "snapshot": url(_state["snapshot_uri"]),
+        "snapshotSha256": _state["snapshot_sha256"],
+        "wheel": url(_state["wheel_uri"]),
+        "wheelSha256": _state["wheel_sha256"],
     }
     # JSON inside <script>: "</" and "<!--" cannot appear once "<" is escaped.
     config_json = json.dumps(settings).replace("<", "\\u003c")

@@ -115,42 +115,75 @@ def transferred(browser: Browser, url: str, site: Path, until_live: bool) -> tup
     return len(finished), raw, gz
 
 
-# ---------------------------------------------------------------- plain boot vs precompiled stdlib (issue 11)
+# ---------------------------------------------------------------- boot variants (issue 11)
 
 _STDLIB_KEYS = re.compile(r',\s*"stdlib":\s*"[^"]*",\s*"stdlibSha256":\s*"[0-9a-f]*"')
+_SNAPSHOT_KEYS = re.compile(r',\s*"snapshot":\s*"[^"]*",\s*"snapshotSha256":\s*"[0-9a-f]*"')
+#: a slow link for the throttled cold load: 20 Mbit/s down, 5 up, 40 ms round trip
+THROTTLE = {"offline": False, "latency": 40, "downloadThroughput": 20e6 / 8, "uploadThroughput": 5e6 / 8}
 
 
-def plain_copy(site: Path) -> Path:
-    """A copy of ``site`` whose calculator page boots Pyodide as before issue 11 (python_stdlib.zip)."""
-    plain = ROOT / "build" / "bench-site-plain"
-    shutil.rmtree(plain, ignore_errors=True)
-    shutil.copytree(site, plain)
-    page = plain / CALC_PAGE / "index.html"
-    text, n = _STDLIB_KEYS.subn("", page.read_text(encoding="utf-8"))
-    if n != 1:
-        raise SystemExit(f"bench: no precompiled-stdlib settings in {page}")
+def variant_copy(site: Path, name: str, drop: tuple[re.Pattern[str], ...]) -> Path:
+    """A copy of ``site`` whose calculator page lacks the settings ``drop`` matches (each once)."""
+    out = ROOT / "build" / f"bench-site-{name}"
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.copytree(site, out)
+    page = out / CALC_PAGE / "index.html"
+    text = page.read_text(encoding="utf-8")
+    for pattern in drop:
+        text, n = pattern.subn("", text)
+        if n != 1:
+            raise SystemExit(f"bench: setting {pattern.pattern!r} not found once in {page}")
     page.write_text(text, encoding="utf-8")
-    return plain
+    return out
+
+
+def chromium_cpu() -> dict[int, float]:
+    """pid → CPU seconds (user + system) of every Chromium process on this machine (/proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1: text.rindex(")")]
+        if "chrom" in name.lower():
+            fields = text[text.rindex(")") + 2:].split()
+            out[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def new_chromium_cpu_s(before: dict[int, float]) -> float:
+    """CPU seconds of the Chromium processes started since ``before`` was taken (those still
+    running: a renderer that exited before this is not counted, so this is a lower bound)."""
+    return sum(cpu for pid, cpu in chromium_cpu().items() if pid not in before)
 
 
 def boot_comparison(playwright: Any, bases: dict[str, str], rounds: int) -> list[tuple[str, str]]:
-    """Cold and warm time to live, variants interleaved (ABBA), each load in a persistent profile.
+    """Cold, throttled cold and warm time to live, variants interleaved, each in a persistent profile.
 
-    Cold: a fresh profile. Warm: the same profile after the cold load and one warm-up reload
-    (HTTP cache and V8's code cache filled), the median of two more loads.
+    Cold: a fresh profile. Throttled: a fresh profile behind :data:`THROTTLE` (CDP network
+    emulation). Warm: the cold profile after one warm-up reload (HTTP cache and V8's code cache
+    filled), the median of two more loads.  Browser CPU seconds: the Chromium processes launched
+    for the cold load, from launch until live.  Ratios are against the first variant, in the same run.
     """
     path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    times: dict[tuple[str, str], list[float]] = {(v, k): [] for v in bases for k in ("cold", "warm")}
+    kinds = ("cold", "cold, 20 Mbit/s + 40 ms", "warm", "browser CPU s, cold")
+    times: dict[tuple[str, str], list[float]] = {(v, k): [] for v in bases for k in kinds}
     loads = [os.getloadavg()[0]]
     names = list(bases)
     for r in range(rounds):
-        for variant in names if r % 2 == 0 else names[::-1]:
+        order = names[r % len(names):] + names[:r % len(names)]  # rotate the order each round
+        for variant in order:
+            url = bases[variant] + CALC_PAGE
             with tempfile.TemporaryDirectory(prefix="bench-profile-") as profile:
+                before = chromium_cpu()
                 context = playwright.chromium.launch_persistent_context(
                     profile, executable_path=path, args=CHROMIUM_ARGS, headless=True)
                 page = context.pages[0] if context.pages else context.new_page()
-                url = bases[variant] + CALC_PAGE
                 times[variant, "cold"].append(time_to_live(page, url))
+                times[variant, "browser CPU s, cold"].append(new_chromium_cpu_s(before))
                 warm = []
                 for i in range(3):
                     page.goto(bases[variant] + PLAIN_PAGE)
@@ -159,17 +192,29 @@ def boot_comparison(playwright: Any, bases: dict[str, str], rounds: int) -> list
                         warm.append(t)
                 times[variant, "warm"].append(statistics.median(warm))
                 context.close()
+            with tempfile.TemporaryDirectory(prefix="bench-profile-") as profile:
+                context = playwright.chromium.launch_persistent_context(
+                    profile, executable_path=path, args=CHROMIUM_ARGS, headless=True)
+                page = context.pages[0] if context.pages else context.new_page()
+                cdp = context.new_cdp_session(page)
+                cdp.send("Network.enable")
+                cdp.send("Network.emulateNetworkConditions", THROTTLE)
+                times[variant, "cold, 20 Mbit/s + 40 ms"].append(time_to_live(page, url))
+                context.close()
         loads.append(os.getloadavg()[0])
     out: list[tuple[str, str]] = []
-    base, variant = names
-    for kind in ("cold", "warm"):
+    base = names[0]
+    for kind in kinds:
+        seconds = kind.startswith("browser CPU")
         for v in names:
             runs = times[v, kind]
-            listed = ", ".join(f"{t / 1000:.2f}" for t in runs)
+            scale = 1.0 if seconds else 1000.0
+            listed = ", ".join(f"{t / scale:.2f}" for t in runs)
             out.append((f"{kind}, {v} (median of {len(runs)})",
-                        f"{statistics.median(runs) / 1000:.2f} s  (runs: {listed})"))
-        ratio = statistics.median(times[variant, kind]) / statistics.median(times[base, kind])
-        out.append((f"{kind}, ratio {variant} / {base}", f"{ratio:.2f}"))
+                        f"{statistics.median(runs) / scale:.2f} s  (runs: {listed})"))
+        for v in names[1:]:
+            ratio = statistics.median(times[v, kind]) / statistics.median(times[base, kind])
+            out.append((f"{kind}, ratio {v} / {base}", f"{ratio:.2f}"))
     out.append(("load average (1 min) before, after each round", ", ".join(f"{x:.2f}" for x in loads)))
     return out
 
@@ -187,7 +232,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="cold and warm loads to take the median of")
     parser.add_argument("--site", type=Path, help="use this built site instead of building one")
     parser.add_argument("--boot-rounds", type=int, default=4,
-                        help="interleaved rounds of the plain vs precompiled boot comparison (0: skip)")
+                        help="interleaved rounds of the boot-variant comparison (0: skip)")
     args = parser.parse_args()
 
     figures: list[tuple[str, str]] = []
@@ -202,12 +247,15 @@ def main() -> int:
     else:
         site = args.site
     server, base = serve(site, cache_seconds=3600)
-    plain_server, plain_base = serve(plain_copy(site), cache_seconds=3600)
+    plain_server, plain_base = serve(variant_copy(site, "plain", (_STDLIB_KEYS, _SNAPSHOT_KEYS)), cache_seconds=3600)
+    stdlib_server, stdlib_base = serve(variant_copy(site, "stdlib-only", (_SNAPSHOT_KEYS,)), cache_seconds=3600)
     try:
         with sync_playwright() as playwright:
             if args.boot_rounds:
                 figures.extend(boot_comparison(
-                    playwright, {"plain boot": plain_base, "precompiled": base}, args.boot_rounds))
+                    playwright,
+                    {"plain boot": plain_base, "precompiled stdlib": stdlib_base, "shipped (snapshot)": base},
+                    args.boot_rounds))
             browser = launch(playwright)
             cold: list[float] = []
             warm: list[float] = []
@@ -246,7 +294,7 @@ def main() -> int:
                                 f"{mib(raw)} as served here, {mib(gz)} gzipped; {count} requests"))
             browser.close()
     finally:
-        for srv in (server, plain_server):
+        for srv in (server, plain_server, stdlib_server):
             srv.shutdown()
             srv.server_close()
 

@@ -1,6 +1,7 @@
 // Module worker: Pyodide from this site, our wheel checked against the lock's sha256, then
 // calculators.display.page_result(name, values) for every "run" message.
-// Protocol: in {type: "init", indexURL, lockFileURL, packageBaseUrl, package, stdlib, stdlibSha256} then
+// Protocol: in {type: "init", indexURL, lockFileURL, packageBaseUrl, package, stdlib, stdlibSha256,
+// snapshot, snapshotSha256, wheel, wheelSha256} then
 // {type: "run", id, name, values}; out {type: "ready", ms} | {type: "failed", message} |
 // {type: "result", id, reply, ms}.  Python errors never cross as tracebacks: page_result turns
 // bad input into {ok: false, field, message}; anything else becomes a fixed message.
@@ -25,15 +26,20 @@ def _fn_run(name, values_json):
 // The precompiled, trimmed stdlib (.pyc, made at build time by scripts/stdlib-pyc.mjs), checked
 // against the sha256 the page was built with; handed to Pyodide as a blob: URL of the checked
 // bytes.  null (with a console warning) when it is missing or does not match: a plain boot then.
+async function fetchChecked(url, sha256) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
+  const bytes = await response.arrayBuffer();
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  if (hex !== sha256) throw new Error(`sha256 ${hex} of ${url}, expected ${sha256}`);
+  return bytes;
+}
+
 async function checkedStdlib(msg) {
   if (!msg.stdlib || !msg.stdlibSha256) return null;
   try {
-    const response = await fetch(msg.stdlib);
-    if (!response.ok) throw new Error(`HTTP ${response.status}`);
-    const bytes = await response.arrayBuffer();
-    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-    const hex = Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
-    if (hex !== msg.stdlibSha256) throw new Error(`sha256 ${hex}, expected ${msg.stdlibSha256}`);
+    const bytes = await fetchChecked(msg.stdlib, msg.stdlibSha256);
     return URL.createObjectURL(new Blob([bytes], { type: "application/zip" }));
   } catch (err) {
     console.warn("calculators worker: precompiled stdlib not used, falling back to a normal boot:", String(err));
@@ -41,7 +47,7 @@ async function checkedStdlib(msg) {
   }
 }
 
-async function boot(msg, stdLibURL) {
+async function boot(msg, stdLibURL, snapshot = null) {
   const { loadPyodide } = await import(msg.indexURL + "pyodide.mjs");
   return loadPyodide({
     indexURL: msg.indexURL,
@@ -49,9 +55,33 @@ async function boot(msg, stdLibURL) {
     // Set explicitly: Pyodide's fallback for packages is a CDN, which this site never uses.
     packageBaseUrl: msg.packageBaseUrl,
     ...(stdLibURL ? { stdLibURL } : {}),
+    ...(snapshot ? { _loadSnapshot: snapshot } : {}),
     stdout: () => {},
     stderr: () => {},
   });
+}
+
+// The memory snapshot (made at build time by scripts/memory-snapshot.mjs with the same stdlib,
+// after the package was imported and every calculator ran once): the interpreter comes back
+// warm.  The file system is not part of a snapshot, so the wheel (checked against the lock's
+// sha256) is unpacked again for the package's data files.  null, with a console warning, on any
+// mismatch or error: a normal boot then.
+async function snapshotBoot(msg, stdLibURL) {
+  if (!msg.snapshot || !msg.snapshotSha256 || !msg.wheel || !msg.wheelSha256 || !stdLibURL) return null;
+  try {
+    const [gz, wheel] = await Promise.all([
+      fetchChecked(msg.snapshot, msg.snapshotSha256),
+      fetchChecked(msg.wheel, msg.wheelSha256),
+    ]);
+    const raw = await new Response(new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
+    const pyodide = await boot(msg, stdLibURL, new Uint8Array(raw));
+    const site = pyodide.runPython("import sysconfig\nsysconfig.get_paths()['purelib']");
+    pyodide.unpackArchive(new Uint8Array(wheel), "wheel", { extractDir: site });
+    return pyodide;
+  } catch (err) {
+    console.warn("calculators worker: memory snapshot not used, falling back to a normal boot:", String(err));
+    return null;
+  }
 }
 
 async function init(msg) {
@@ -61,24 +91,30 @@ async function init(msg) {
   try {
     const stdLibURL = await checkedStdlib(msg);
     mark("stdlib");
-    let pyodide;
-    try {
-      pyodide = await boot(msg, stdLibURL);
-    } catch (err) {
-      if (!stdLibURL) throw err;
-      console.warn("calculators worker: boot with the precompiled stdlib failed, falling back to a normal boot:", err);
-      pyodide = await boot(msg, null);
-    }
+    let pyodide = await snapshotBoot(msg, stdLibURL);
+    stages.snapshot = Boolean(pyodide);
     stages.precompiled = Boolean(stdLibURL);
-    mark("boot");
-    let loadError = null;
-    await pyodide.loadPackage(msg.package, {
-      checkIntegrity: true,
-      messageCallback: () => {},
-      errorCallback: (text) => { loadError = text; },
-    });
-    if (loadError) throw new Error(loadError);
-    mark("wheel");
+    if (pyodide) {
+      mark("boot");
+    } else {
+      try {
+        pyodide = await boot(msg, stdLibURL);
+      } catch (err) {
+        if (!stdLibURL) throw err;
+        console.warn("calculators worker: boot with the precompiled stdlib failed, falling back to a normal boot:", err);
+        pyodide = await boot(msg, null);
+        stages.precompiled = false;
+      }
+      mark("boot");
+      let loadError = null;
+      await pyodide.loadPackage(msg.package, {
+        checkIntegrity: true,
+        messageCallback: () => {},
+        errorCallback: (text) => { loadError = text; },
+      });
+      if (loadError) throw new Error(loadError);
+      mark("wheel");
+    }
     pyodide.runPython(PY_SETUP);
     run = pyodide.globals.get("_fn_run");
     PythonError = pyodide.ffi.PythonError;

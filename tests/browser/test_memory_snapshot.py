@@ -1,0 +1,82 @@
+"""The memory snapshot (issue 11) in the browser: the shipped path boots from it (no wheel install,
+no import), and a snapshot that fails its sha256, or one whose bytes are not a snapshot of this
+build, falls back to a normal boot, saying so in the console."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+
+from playwright.sync_api import BrowserContext, ConsoleMessage, Route
+
+from tests.browser.conftest import OpenPage, wait_live_all
+
+PAGE = "calculators/vllm/"
+
+
+def test_calculator_goes_live_from_the_memory_snapshot(open_page: OpenPage) -> None:
+    visit = open_page(PAGE, wait_live=True)
+    stages = visit.page.evaluate("() => window.fnCalculators.stages")
+    assert stages["snapshot"] is True and stages["precompiled"] is True, stages
+    assert "wheel" not in stages, stages  # no loadPackage: the package came back with the snapshot
+    assert any("/snapshot-" in u and u.split("?")[0].endswith(".bin.gz") for u in visit.requests), visit.requests
+    assert not visit.console_errors, visit.console_errors
+
+
+def _warnings(context: BrowserContext, into: list[str]) -> None:
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type == "warning":
+            into.append(message.text)
+
+    context.on("console", on_console)
+
+
+def test_a_snapshot_that_fails_its_sha256_falls_back_to_a_normal_boot(open_page: OpenPage) -> None:
+    warnings: list[str] = []
+
+    def setup(context: BrowserContext) -> None:
+        def tamper(route: Route) -> None:
+            response = route.fetch()
+            route.fulfill(response=response, body=response.body() + b"\0")
+
+        context.route("**/snapshot-*.bin.gz", tamper)
+        _warnings(context, warnings)
+
+    visit = open_page(PAGE, setup=setup)
+    wait_live_all(visit.page)
+    stages = visit.page.evaluate("() => window.fnCalculators.stages")
+    assert stages["snapshot"] is False and "wheel" in stages, stages
+    assert any("memory snapshot not used" in w for w in warnings), warnings
+    assert not visit.console_errors, visit.console_errors
+
+
+def test_bytes_that_are_no_snapshot_of_this_build_fall_back(open_page: OpenPage) -> None:
+    """A file that passes the sha256 check (the page is rewritten to expect it) but is not this
+    build's snapshot: a gzip of other bytes.  Restoring it fails; the worker boots normally."""
+    warnings: list[str] = []
+    other = gzip.compress(b"not a pyodide memory snapshot" * 1000)
+    other_sha = hashlib.sha256(other).hexdigest()
+
+    def setup(context: BrowserContext) -> None:
+        context.route("**/snapshot-*.bin.gz", lambda route: route.fulfill(body=other))
+
+        def rewrite(route: Route) -> None:
+            response = route.fetch()
+            html = response.text()
+            match = re.search(r'(<script type="application/json" id="fn-calculators-config">)(.*?)(</script>)', html)
+            assert match, "no calculators config on the page"
+            settings = json.loads(match.group(2))
+            settings["snapshotSha256"] = other_sha
+            body = html[: match.start(2)] + json.dumps(settings).replace("<", "\\u003c") + html[match.end(2):]
+            route.fulfill(response=response, body=body)
+
+        context.route(f"**/{PAGE}", rewrite)
+        _warnings(context, warnings)
+
+    visit = open_page(PAGE, setup=setup)
+    wait_live_all(visit.page)
+    stages = visit.page.evaluate("() => window.fnCalculators.stages")
+    assert stages["snapshot"] is False and "wheel" in stages, stages
+    assert any("memory snapshot not used" in w for w in warnings), warnings
