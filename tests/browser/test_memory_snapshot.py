@@ -9,7 +9,7 @@ import hashlib
 import json
 import re
 
-from playwright.sync_api import BrowserContext, ConsoleMessage, Route
+from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Route
 
 from tests.browser.conftest import OpenPage, wait_live_all
 
@@ -33,6 +33,14 @@ def _warnings(context: BrowserContext, into: list[str]) -> None:
     context.on("console", on_console)
 
 
+def _assert_fell_back(page: Page, warnings: list[str]) -> None:
+    """Live after a normal boot (the wheel loaded), with the worker's warning in the console."""
+    wait_live_all(page)
+    stages = page.evaluate("() => window.fnCalculators.stages")
+    assert stages["snapshot"] is False and "wheel" in stages, stages
+    assert any("memory snapshot not used" in w for w in warnings), warnings
+
+
 def test_a_snapshot_that_fails_its_sha256_falls_back_to_a_normal_boot(open_page: OpenPage) -> None:
     warnings: list[str] = []
 
@@ -45,10 +53,7 @@ def test_a_snapshot_that_fails_its_sha256_falls_back_to_a_normal_boot(open_page:
         _warnings(context, warnings)
 
     visit = open_page(PAGE, setup=setup)
-    wait_live_all(visit.page)
-    stages = visit.page.evaluate("() => window.fnCalculators.stages")
-    assert stages["snapshot"] is False and "wheel" in stages, stages
-    assert any("memory snapshot not used" in w for w in warnings), warnings
+    _assert_fell_back(visit.page, warnings)
     assert not visit.console_errors, visit.console_errors
 
 
@@ -76,7 +81,4 @@ def test_bytes_that_are_no_snapshot_of_this_build_fall_back(open_page: OpenPage)
         _warnings(context, warnings)
 
     visit = open_page(PAGE, setup=setup)
-    wait_live_all(visit.page)
-    stages = visit.page.evaluate("() => window.fnCalculators.stages")
-    assert stages["snapshot"] is False and "wheel" in stages, stages
-    assert any("memory snapshot not used" in w for w in warnings), warnings
+    _assert_fell_back(visit.page, warnings)
