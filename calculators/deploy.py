@@ -127,8 +127,9 @@ def deployment(spec: ModelSpec, tp: int, replicas: int = 1, name: str | None = N
                cache_gib: int | None = None, shm_gib: int = 16) -> Deployment:
     """The serve command and PVC + Deployment + Service YAML for ``replicas`` replicas of ``tp`` GPUs.
 
-    The cache volume holds the checkpoint: default ⌈1.2 × weight bytes ÷ GiB⌉ (20 % for tokenizer
-    files and a second revision), ReadWriteMany so that replicas on several nodes share it.
+    The cache volume holds the checkpoint as downloaded (not the format vLLM quantises it to when
+    it loads): default ⌈1.2 × checkpoint bytes ÷ GiB⌉ (20 % for tokenizer files and a second
+    revision), ReadWriteMany so that replicas on several nodes share it.
     """
     if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 10_000:
         raise CalcError("replicas", f"must be a whole number from 1 to 10000, got {replicas!r}")
@@ -137,8 +138,9 @@ def deployment(spec: ModelSpec, tp: int, replicas: int = 1, name: str | None = N
     if not re.fullmatch(r"[A-Za-z0-9./:_@-]{1,200}", image):
         raise CalcError("image", f"not an image reference: {image[:60]!r}")
     _check_name(hf_secret, "hf-secret")
-    weights = memory.weights_memory(spec, weights_dtype, tp=tp)
-    size = cache_gib if cache_gib is not None else max(1, math.ceil(1.2 * weights.bytes_total / GIB))
+    # the volume holds the checkpoint as published, whatever vLLM quantises it to at load time
+    checkpoint = memory.weights_memory(spec, "auto", tp=tp)
+    size = cache_gib if cache_gib is not None else max(1, math.ceil(1.2 * checkpoint.bytes_total / GIB))
     args = serve_args(spec, tp, max_model_len, gpu_memory_utilization, kv_cache_dtype, weights_dtype)
     serve = " ".join(["vllm", "serve", *(shlex.quote(a) for a in args)])
     labels: dict[str, YamlValue] = {"app.kubernetes.io/name": nm, "app.kubernetes.io/component": "vllm"}

@@ -75,3 +75,15 @@ def test_fp8_on_a_bf16_checkpoint_quantizes_at_load_and_int4_is_refused() -> Non
     with pytest.raises(CalcError) as err:
         deploy.deployment(spec, 1, weights_dtype="int4")
     assert err.value.field == "weights-dtype"
+
+
+def test_cache_volume_holds_the_published_checkpoint_when_vllm_quantises_at_load() -> None:
+    """--quantization fp8 quantises a bf16 checkpoint while loading: the volume still downloads the
+    bf16 files.  Llama-3.1-70B: 70,553,706,496 parameters (Meta's model card, 70.6B) × 2 bytes =
+    131.4 GiB; × 1.2 → 158 GiB."""
+    spec = models.load_preset("meta-llama/Llama-3.1-70B-Instruct")
+    want = f"{-(-12 * 70_553_706_496 * 2 // (10 * 2**30))}Gi"
+    for dtype in ("auto", "fp8"):
+        docs = list(yaml.safe_load_all(deploy.deployment(spec, 4, weights_dtype=dtype).manifest))
+        pvc = next(d for d in docs if d["kind"] == "PersistentVolumeClaim")
+        assert pvc["spec"]["resources"]["requests"]["storage"] == want == "158Gi"
