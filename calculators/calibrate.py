@@ -1,6 +1,6 @@
 """Fit the step model's efficiency terms to a measured serving run.
 
-Reads the JSON that ``vllm bench serve --save-result`` writes (vllm/benchmarks/serve.py: the
+Reads the JSON that ``vllm bench serve --save-result --save-detailed`` writes (vllm/benchmarks/serve.py: the
 per-request ``input_lens`` and ``output_lens``, ``request_rate`` and ``max_concurrency``, and the
 summary ``median_ttft_ms``, ``median_tpot_ms``, ``output_throughput``), replays the same requests
 through :func:`calculators.simulate.simulate` and fits the two efficiencies of
@@ -47,11 +47,11 @@ def _num(data: dict[str, Any], key: str, minimum: float = 0.0) -> float:
 
 
 def parse_bench(text: str) -> Bench:
-    """A ``vllm bench serve --save-result`` JSON file's text."""
+    """A ``vllm bench serve --save-result --save-detailed`` JSON file's text."""
     if not isinstance(text, str) or len(text) > MAX_BENCH_CHARS:
         raise CalcError("bench", f"expected the text of a vllm bench serve result (≤ {MAX_BENCH_CHARS:,} characters)")
     if text.lstrip()[:1] != "{":
-        raise CalcError("bench", "not a JSON object (vllm bench serve --save-result writes one)")
+        raise CalcError("bench", "not a JSON object (vllm bench serve --save-result --save-detailed writes one)")
     check_json_nesting(text, "bench")
     try:
         data = json.loads(text)
@@ -61,7 +61,11 @@ def parse_bench(text: str) -> Bench:
         raise CalcError("bench", "not a JSON object")
     ins, outs = data.get("input_lens"), data.get("output_lens")
     if not isinstance(ins, list) or not isinstance(outs, list) or not ins or len(ins) != len(outs):
-        raise CalcError("bench.input_lens", "needs input_lens and output_lens of the same length (per request)")
+        raise CalcError(
+            "bench.input_lens",
+            "needs input_lens and output_lens of the same length (per request): run vllm bench serve with "
+            "--save-detailed, without which it drops them from the file",
+        )
     lengths = []
     for p, o in zip(ins[:MAX_REPLAY], outs[:MAX_REPLAY], strict=True):
         if any(isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= 1 << 24 for x in (p, o)):

@@ -850,7 +850,7 @@ def _calibrate(v: dict[str, Any]) -> dict[str, Any]:
     if not text:
         field = "bench"
         if not v["bench"]:
-            raise CalcError("bench", "give the JSON file that vllm bench serve --save-result wrote")
+            raise CalcError("bench", "give the JSON file that vllm bench serve --save-result --save-detailed wrote")
         try:
             text = _read_text(v["bench"])
         except CalcError as exc:
@@ -997,12 +997,13 @@ CALCULATORS.update({
         ),
         Calculator(
             "calibrate", "Calibrate from your benchmark",
-            "Fit the step model's bandwidth and FLOPs utilisation to a vllm bench serve --save-result run.",
+            "Fit the step model's bandwidth and FLOPs utilisation to a vllm bench serve run "
+            "(--save-result --save-detailed).",
             (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, GPU, TP,
              Input("bench", "Benchmark file", "text", None, optional=True, cli_only=True,
-                   help="Path of the JSON that vllm bench serve --save-result wrote."),
+                   help="Path of the JSON that vllm bench serve --save-result --save-detailed wrote."),
              Input("bench-json", "Benchmark result", "text", None, optional=True, page_only=True,
-                   help="Paste or drop the JSON that vllm bench serve --save-result wrote."),
+                   help="Paste or drop the JSON that vllm bench serve --save-result --save-detailed wrote."),
              Input("max-num-seqs", "Max sequences", "int", None, minimum=1, maximum=1 << 20, step=1, optional=True,
                    help="The --max-num-seqs the server ran with; empty = vllm serve's default."),
              KV_DTYPE, _R_WEIGHTS),
