@@ -6,7 +6,10 @@
 * recompute latency over 200 input changes: input event → new numbers on the page, less the
   deliberate 150 ms debounce, and the worker's own compute time;
 * bytes transferred for a calculator page (until live) and a plain page, as served here
-  (uncompressed) and as gzip level 6 would send them (what static hosts such as GitHub Pages do).
+  (uncompressed) and as gzip level 6 would send them (what static hosts such as GitHub Pages do);
+* boot variants (issue 11), interleaved in one run and served gzip-compressed like a static host:
+  the plain boot, the precompiled stdlib alone, and the shipped path (memory snapshot when cached
+  or on a fast link); cold, cold on a 20 Mbit/s + 40 ms link, warm, and browser CPU seconds.
 
 Chromium is Debian's (/usr/bin/chromium or $CHROMIUM); the server is on 127.0.0.1.
 """
@@ -14,7 +17,10 @@ Chromium is Debian's (/usr/bin/chromium or $CHROMIUM); the server is on 127.0.0.
 from __future__ import annotations
 
 import argparse
+import functools
 import gzip
+import http.server
+import io
 import os
 import re
 import shutil
@@ -22,6 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +39,7 @@ from playwright.sync_api import Browser, Page, Request, sync_playwright
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.browser.conftest import launch, serve, wait_live  # noqa: E402
+from tests.browser.conftest import Handler, launch, serve, wait_live  # noqa: E402
 from tests.chromium import CHROMIUM_ARGS  # noqa: E402
 
 CALC_PAGE = "calculators/vllm/"
@@ -121,6 +128,43 @@ _STDLIB_KEYS = re.compile(r',\s*"stdlib":\s*"[^"]*",\s*"stdlibSha256":\s*"[0-9a-
 _SNAPSHOT_KEYS = re.compile(r',\s*"snapshot":\s*"[^"]*",\s*"snapshotSha256":\s*"[0-9a-f]*"')
 #: a slow link for the throttled cold load: 20 Mbit/s down, 5 up, 40 ms round trip
 THROTTLE = {"offline": False, "latency": 40, "downloadThroughput": 20e6 / 8, "uploadThroughput": 5e6 / 8}
+
+
+#: what a static host compresses on the fly (text, scripts, JSON, SVG and wasm); zips, wheels and
+#: the already gzipped snapshot are sent as they are
+GZIP_TYPES = (".html", ".css", ".js", ".mjs", ".json", ".svg", ".wasm", ".txt", ".xml", ".map")
+
+
+class GzipHandler(Handler):
+    """The test server's handler, sending gzip (level 6) for :data:`GZIP_TYPES` when asked."""
+
+    _cache: dict[str, bytes] = {}
+
+    def send_head(self) -> Any:
+        path = self.translate_path(self.path)
+        if os.path.isdir(path):
+            path = os.path.join(path, "index.html")
+        if not (path.endswith(GZIP_TYPES) and os.path.isfile(path)
+                and "gzip" in self.headers.get("Accept-Encoding", "")):
+            return super().send_head()
+        body = self._cache.get(path)
+        if body is None:
+            with open(path, "rb") as f:
+                body = self._cache[path] = gzip.compress(f.read(), compresslevel=6)
+        self.send_response(200)
+        self.send_header("Content-Type", self.guess_type(path))
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        return io.BytesIO(body)
+
+
+def serve_gzip(directory: Path, cache_seconds: int) -> tuple[Any, str]:
+    """Like tests.browser.conftest.serve, compressing as a static host does."""
+    handler_cls = type("GzipSiteHandler", (GzipHandler,), {"cache_seconds": cache_seconds})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler_cls, directory=str(directory)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
 def variant_copy(site: Path, name: str, drop: tuple[re.Pattern[str], ...]) -> Path:
@@ -247,14 +291,16 @@ def main() -> int:
     else:
         site = args.site
     server, base = serve(site, cache_seconds=3600)
-    plain_server, plain_base = serve(variant_copy(site, "plain", (_STDLIB_KEYS, _SNAPSHOT_KEYS)), cache_seconds=3600)
-    stdlib_server, stdlib_base = serve(variant_copy(site, "stdlib-only", (_SNAPSHOT_KEYS,)), cache_seconds=3600)
+    # the boot comparison is served compressed, as a static host serves it (GZIP_TYPES)
+    plain_server, plain_base = serve_gzip(variant_copy(site, "plain", (_STDLIB_KEYS, _SNAPSHOT_KEYS)), 3600)
+    stdlib_server, stdlib_base = serve_gzip(variant_copy(site, "stdlib-only", (_SNAPSHOT_KEYS,)), 3600)
+    shipped_server, shipped_base = serve_gzip(site, 3600)
     try:
         with sync_playwright() as playwright:
             if args.boot_rounds:
                 figures.extend(boot_comparison(
                     playwright,
-                    {"plain boot": plain_base, "precompiled stdlib": stdlib_base, "shipped (snapshot)": base},
+                    {"plain boot": plain_base, "precompiled stdlib": stdlib_base, "shipped (snapshot)": shipped_base},
                     args.boot_rounds))
             browser = launch(playwright)
             cold: list[float] = []
@@ -294,7 +340,7 @@ def main() -> int:
                                 f"{mib(raw)} as served here, {mib(gz)} gzipped; {count} requests"))
             browser.close()
     finally:
-        for srv in (server, plain_server, stdlib_server):
+        for srv in (server, plain_server, stdlib_server, shipped_server):
             srv.shutdown()
             srv.server_close()
 

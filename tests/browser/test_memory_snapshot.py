@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import json
 import re
+import time
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Route
 
@@ -82,3 +83,38 @@ def test_bytes_that_are_no_snapshot_of_this_build_fall_back(open_page: OpenPage)
 
     visit = open_page(PAGE, setup=setup)
     _assert_fell_back(visit.page, warnings)
+
+
+def test_on_a_slow_link_the_page_boots_normally_and_prefetches_the_snapshot(open_page: OpenPage) -> None:
+    """The stdlib download is slowed to under the worker's fast-link threshold (6 MB/s): the page
+    boots without the snapshot, then fetches the snapshot at low priority once live, for the next
+    visit.  (Playwright turns the HTTP cache off while a route is set, so the reuse is checked in
+    the next test.)"""
+
+    def setup(context: BrowserContext) -> None:
+        def slow(route: Route) -> None:
+            response = route.fetch()
+            time.sleep(1.5)  # ~2.5 MB in more than 1.5 s: under 2 MB/s
+            route.fulfill(response=response)
+
+        context.route("**/stdlib-*.zip", slow)
+
+    visit = open_page(PAGE, setup=setup)
+    wait_live_all(visit.page)
+    stages = visit.page.evaluate("() => window.fnCalculators.stages")
+    assert stages["snapshot"] is False and stages["snapshotSource"] == "network", stages
+    assert "slow link" in stages["snapshotSkipped"] and "wheel" in stages, stages
+    deadline = time.monotonic() + 30
+    while not any("/snapshot-" in u for u in visit.requests) and time.monotonic() < deadline:
+        visit.page.wait_for_timeout(200)
+    assert any("/snapshot-" in u for u in visit.requests), "the snapshot was not prefetched for the next visit"
+
+
+def test_a_repeat_visit_restores_the_snapshot_from_the_http_cache(open_page: OpenPage) -> None:
+    visit = open_page(PAGE, wait_live=True)
+    first = visit.page.evaluate("() => window.fnCalculators.stages")
+    assert first["snapshot"] is True and first["snapshotSource"] == "network", first
+    visit.page.reload()
+    wait_live_all(visit.page)
+    again = visit.page.evaluate("() => window.fnCalculators.stages")
+    assert again["snapshot"] is True and again["snapshotSource"] == "cache", again

@@ -27,7 +27,10 @@ def _fn_run(name, values_json):
 // against the sha256 the page was built with; handed to Pyodide as a blob: URL of the checked
 // bytes.  null (with a console warning) when it is missing or does not match: a plain boot then.
 async function fetchChecked(url, sha256) {
-  const response = await fetch(url);
+  return checkedBytes(await fetch(url), url, sha256);
+}
+
+async function checkedBytes(response, url, sha256) {
   if (!response.ok) throw new Error(`HTTP ${response.status} for ${url}`);
   const bytes = await response.arrayBuffer();
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
@@ -36,10 +39,15 @@ async function fetchChecked(url, sha256) {
   return bytes;
 }
 
+// Bytes per second of the stdlib download: how fast this visitor's link is (see snapshotBoot).
+let linkBytesPerS = Infinity;
+
 async function checkedStdlib(msg) {
   if (!msg.stdlib || !msg.stdlibSha256) return null;
   try {
+    const t0 = performance.now();
     const bytes = await fetchChecked(msg.stdlib, msg.stdlibSha256);
+    linkBytesPerS = bytes.byteLength / Math.max(1e-3, (performance.now() - t0) / 1000);
     return URL.createObjectURL(new Blob([bytes], { type: "application/zip" }));
   } catch (err) {
     console.warn("calculators worker: precompiled stdlib not used, falling back to a normal boot:", String(err));
@@ -66,11 +74,35 @@ async function boot(msg, stdLibURL, snapshot = null) {
 // warm.  The file system is not part of a snapshot, so the wheel (checked against the lock's
 // sha256) is unpacked again for the package's data files.  null, with a console warning, on any
 // mismatch or error: a normal boot then.
-async function snapshotBoot(msg, stdLibURL) {
+//
+// When to use it: a snapshot already in the HTTP cache (a repeat visit) always; otherwise only on a
+// fast link, judged by the stdlib download just made (FAST_LINK_BYTES_PER_S: the ~6 MB snapshot
+// then costs about a second, less than the start-up it saves).  On a slow link the page boots
+// normally and fetches the snapshot at low priority once live, for the next visit.
+const FAST_LINK_BYTES_PER_S = 6e6;
+let prefetchSnapshot = false;
+
+async function cachedSnapshot(msg) {
+  try {
+    const response = await fetch(msg.snapshot, { cache: "only-if-cached", mode: "same-origin" });
+    return response.ok ? response : null;
+  } catch {
+    return null;
+  }
+}
+
+async function snapshotBoot(msg, stdLibURL, stages) {
   if (!msg.snapshot || !msg.snapshotSha256 || !msg.wheel || !msg.wheelSha256 || !stdLibURL) return null;
+  const cached = await cachedSnapshot(msg);
+  stages.snapshotSource = cached ? "cache" : "network";
+  if (!cached && linkBytesPerS < FAST_LINK_BYTES_PER_S) {
+    stages.snapshotSkipped = `slow link (${(linkBytesPerS / 1e6).toFixed(1)} MB/s)`;
+    prefetchSnapshot = true;
+    return null;
+  }
   try {
     const [gz, wheel] = await Promise.all([
-      fetchChecked(msg.snapshot, msg.snapshotSha256),
+      cached ? checkedBytes(cached, msg.snapshot, msg.snapshotSha256) : fetchChecked(msg.snapshot, msg.snapshotSha256),
       fetchChecked(msg.wheel, msg.wheelSha256),
     ]);
     const raw = await new Response(new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
@@ -91,7 +123,7 @@ async function init(msg) {
   try {
     const stdLibURL = await checkedStdlib(msg);
     mark("stdlib");
-    let pyodide = await snapshotBoot(msg, stdLibURL);
+    let pyodide = await snapshotBoot(msg, stdLibURL, stages);
     stages.snapshot = Boolean(pyodide);
     stages.precompiled = Boolean(stdLibURL);
     if (pyodide) {
@@ -120,6 +152,10 @@ async function init(msg) {
     PythonError = pyodide.ffi.PythonError;
     mark("imported");
     self.postMessage({ type: "ready", ms: performance.now() - t0, stages });
+    if (prefetchSnapshot) {
+      // for the next visit: into the HTTP cache, read to the end so that it is stored
+      fetch(msg.snapshot, { priority: "low" }).then((r) => r.arrayBuffer()).catch(() => {});
+    }
   } catch (err) {
     // Details for the console of whoever debugs; the page shows a fixed sentence.
     console.error("calculators worker: Pyodide did not load", err);
