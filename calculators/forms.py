@@ -53,6 +53,7 @@ class Input:
     optional: bool = False  # None (empty field) is allowed and means "vLLM's default"
     cli_only: bool = False  # not rendered in the page (e.g. --config FILE)
     page_only: bool = False  # not a CLI option (e.g. a pasted config.json)
+    advanced: bool = False  # the page folds it under "More options" (the CLI is unchanged)
 
 
 @dataclass(frozen=True)
@@ -505,9 +506,10 @@ _TOKENS = Input("tokens", "Tokens per sequence", "int", 8192, unit="tokens", min
 _VLLM_INPUTS = (
     MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, GPU,
     Input("gpu-memory-gib", "Custom GPU memory", "float", None, unit="GiB", minimum=0.001, maximum=100_000,
-          optional=True, help="Total memory of a GPU not in the list, as CUDA reports it; overrides the GPU."),
+          optional=True, advanced=True,
+          help="Total memory of a GPU not in the list, as CUDA reports it; overrides the GPU."),
     TP,
-    Input("pp", "Pipeline-parallel stages", "int", 1, minimum=1, maximum=1024, step=1,
+    Input("pp", "Pipeline-parallel stages", "int", 1, minimum=1, maximum=1024, step=1, advanced=True,
           help="vLLM --pipeline-parallel-size."),
     Input("gpu-memory-utilization", "GPU memory utilization", "float", None, minimum=0.01, maximum=1.0, step=0.01,
           optional=True, help="Fraction of each GPU's memory vLLM may use (--gpu-memory-utilization); empty = "
@@ -517,19 +519,21 @@ _VLLM_INPUTS = (
           "(max_position_embeddings × RoPE scaling)."),
     KV_DTYPE,
     Input("block-size", "Block size", "int", None, unit="tokens", minimum=1, maximum=1 << 16, step=1, optional=True,
-          help="Tokens per KV block; empty = vLLM's default (16; 64 or 128 for MLA backends)."),
+          advanced=True, help="Tokens per KV block; empty = vLLM's default (16; 64 or 128 for MLA backends)."),
     Input("max-num-batched-tokens", "Max batched tokens", "int", None, unit="tokens", minimum=1, maximum=1 << 24,
-          step=1, optional=True, help="Tokens per scheduler step; empty = vllm serve's default for this GPU."),
+          step=1, optional=True, advanced=True,
+          help="Tokens per scheduler step; empty = vllm serve's default for this GPU."),
     Input("max-num-seqs", "Max sequences", "int", None, unit="sequences", minimum=1, maximum=1 << 20, step=1,
-          optional=True, help="Requests in one scheduler step (--max-num-seqs); empty = vllm serve's default."),
+          optional=True, advanced=True,
+          help="Requests in one scheduler step (--max-num-seqs); empty = vllm serve's default."),
     Input("available-kv-cache-gib", "Measured available KV memory", "float", None, unit="GiB", minimum=0,
-          maximum=100_000, optional=True,
+          maximum=100_000, optional=True, advanced=True,
           help="The 'Available KV cache memory' vLLM logged; when given, replaces the estimate."),
     WEIGHTS_DTYPE,
     Input("vllm-version", "vLLM version", "choice", vllm.DEFAULT_VLLM_VERSION, choices=lambda: [
-        (v, v) for v in vllm.SUPPORTED_VERSIONS], help="Release whose defaults and formulas to follow."),
+        (v, v) for v in vllm.SUPPORTED_VERSIONS], advanced=True, help="Release whose defaults and formulas to follow."),
     Input("mamba-cache-mode", "Mamba cache mode", "choice", "auto",
-          choices=lambda: [(m, m) for m in ("auto", "none", "align", "all")],
+          choices=lambda: [(m, m) for m in ("auto", "none", "align", "all")], advanced=True,
           help="Hybrid Mamba / linear-attention models: vLLM's --mamba-cache-mode; auto = the version's default "
           "(prefix caching on since v0.28: all for Mamba2, align for Gated DeltaNet)."),
 )
@@ -663,13 +667,16 @@ _PROMPT = Input("prompt-tokens", "Prompt tokens", "int", 1024, unit="tokens", mi
 _OUTPUT = Input("output-tokens", "Output tokens", "int", 256, unit="tokens", minimum=1, maximum=1 << 24, step=1,
                 help="Generated tokens per request.")
 _MBU = Input("mbu", "Memory bandwidth utilization", "float", roofline.DEFAULT_MBU, minimum=0.01, maximum=1.0, step=0.01,
+             advanced=True,
              help="Fraction of datasheet bandwidth a step reaches (expected figure). Default 0.6: about 3/4 of the "
                   "82 % an 8192² GEMM reached on our H100/H200 (docs/data/measured); notes/roofline.md.")
 _MFU = Input("mfu", "FLOPs utilization", "float", roofline.DEFAULT_MFU, minimum=0.01, maximum=1.0, step=0.01,
+             advanced=True,
              help="Fraction of the dense peak a step reaches (expected figure). Default 0.5: about 0.7 × the 74-83 % "
                   "our measured GEMMs reached (fp8/bf16).")
 _MNBT = Input("max-num-batched-tokens", "Max batched tokens", "int", None, unit="tokens", minimum=1, maximum=1 << 24,
-              step=1, optional=True, help="Chunked-prefill budget per step; empty = vllm serve's default for this GPU.")
+              step=1, optional=True, advanced=True,
+              help="Chunked-prefill budget per step; empty = vllm serve's default for this GPU.")
 
 
 def _eff(v: dict[str, Any]) -> roofline.Efficiency:
@@ -786,8 +793,50 @@ def _plan(v: dict[str, Any]) -> dict[str, Any]:
         "recommended_gpus": rec.gpus if rec else None,
         "recommended_cost_per_hour": rec.cost_per_hour if rec else None,
         "skipped": list(p.skipped),
+        "options_table": options_table(p),
         "assumptions": _assumptions(spec),
     }
+
+
+#: columns of the page's table of plan options (``options_table``)
+PLAN_COLUMNS = ("GPU", "TP", "Feasible", "Replicas", "GPUs", "Batch per replica", "TTFT", "TPOT", "Limited by",
+                "Cost per hour", "Output tokens/s")
+
+
+def options_table(p: planner.Plan) -> dict[str, Any]:
+    """Every plan option as the page's table shows it: human units, the recommendation first, then the
+    other feasible options by the same ranking (cost, else GPUs), then the infeasible ones.
+
+    ``rows`` holds ``{"index": i in options, "recommended", "feasible", "cells": [text, …]}``.
+    """
+    from calculators.display import human  # display imports this module
+
+    def rank(i: int) -> tuple[int, float, float, int]:
+        o = p.options[i]
+        main = o.cost_per_hour if o.cost_per_hour is not None else float(o.gpus or 0)
+        return (0 if i == p.recommended else 1 if o.feasible else 2, main if o.feasible else 0.0,
+                o.tpot_s or 0.0 if o.feasible else 0.0, i)
+
+    def num(value: float | None) -> str:
+        return "—" if value is None else f"{value:,.0f}"
+
+    def ms(value: float | None) -> str:
+        return "—" if value is None else f"{1000 * value:,.1f} ms"
+
+    rows = []
+    for i in sorted(range(len(p.options)), key=rank):
+        o = p.options[i]
+        try:
+            gpu_name = hardware.get_gpu(o.gpu).name
+        except CalcError:
+            gpu_name = o.gpu
+        per_s = (o.output_tokens_per_s_per_replica * o.replicas
+                 if o.output_tokens_per_s_per_replica is not None and o.replicas is not None else None)
+        cells = [gpu_name, str(o.tp), "yes" if o.feasible else "no", num(o.replicas), num(o.gpus),
+                 num(o.batch_per_replica), ms(o.ttft_s), ms(o.tpot_s), o.binding_constraint or "—",
+                 "—" if o.cost_per_hour is None else human(o.cost_per_hour, "usd_per_hour"), num(per_s)]
+        rows.append({"index": i, "recommended": i == p.recommended, "feasible": o.feasible, "cells": cells})
+    return {"columns": list(PLAN_COLUMNS), "rows": rows}
 
 
 def _lengths(text: str, name: str) -> simulate.Lengths:
@@ -957,7 +1006,7 @@ CALCULATORS.update({
              Input("gpu-hour-price", "Price per GPU-hour", "float", None, unit="$", minimum=0, maximum=1e6,
                    optional=True, help="Optional: ranks options by cost per hour."),
              _R_WEIGHTS, KV_DTYPE,
-             Input("max-tp", "Largest TP degree", "int", 8, minimum=1, maximum=64, step=1,
+             Input("max-tp", "Largest TP degree", "int", 8, minimum=1, maximum=64, step=1, advanced=True,
                    help="TP degrees tried: those vLLM accepts up to this (8 = one NVLink node)."),
              _MBU, _MFU),
             (
@@ -981,9 +1030,9 @@ CALCULATORS.update({
              Input("max-model-len", "Max model length", "int", None, unit="tokens", minimum=1, maximum=1 << 31,
                    step=1, optional=True, help="vLLM --max-model-len; empty = the model's."),
              Input("gpu-memory-utilization", "GPU memory utilization", "float", 0.92, minimum=0.01, maximum=1.0,
-                   step=0.01, help="vLLM --gpu-memory-utilization (vLLM 0.33's default: 0.92)."),
+                   step=0.01, advanced=True, help="vLLM --gpu-memory-utilization (vLLM 0.33's default: 0.92)."),
              KV_DTYPE, _R_WEIGHTS,
-             Input("name", "Name", "text", None, optional=True,
+             Input("name", "Name", "text", None, optional=True, advanced=True,
                    help="Kubernetes name (DNS-1123); empty = from the model id."),
              Input("namespace", "Namespace", "text", "default", help="Kubernetes namespace."),
              Input("image", "Image", "text", deploy.DEFAULT_IMAGE, help="vLLM OpenAI-compatible server image.")),
@@ -1005,7 +1054,7 @@ CALCULATORS.update({
              Input("bench-json", "Benchmark result", "text", None, optional=True, page_only=True,
                    help="Paste or drop the JSON that vllm bench serve --save-result --save-detailed wrote."),
              Input("max-num-seqs", "Max sequences", "int", None, minimum=1, maximum=1 << 20, step=1, optional=True,
-                   help="The --max-num-seqs the server ran with; empty = vllm serve's default."),
+                   advanced=True, help="The --max-num-seqs the server ran with; empty = vllm serve's default."),
              KV_DTYPE, _R_WEIGHTS),
             (
                 Output("mbu", "Fitted bandwidth utilisation (MBU)", "float", "", "bisection on the median TPOT"),
@@ -1023,7 +1072,7 @@ CALCULATORS.update({
             "simulate", "Serving simulation",
             "vLLM's V1 scheduler step by step: throughput, TTFT and TPOT percentiles, preemptions, goodput.",
             (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, GPU, TP,
-             Input("pp", "Pipeline-parallel stages", "int", 1, minimum=1, maximum=1, step=1,
+             Input("pp", "Pipeline-parallel stages", "int", 1, minimum=1, maximum=1, step=1, advanced=True,
                    help="vLLM --pipeline-parallel-size (only 1 is modelled)."),
              Input("rate", "Request rate", "float", 1.0, unit="requests/s", minimum=1e-6, maximum=1e6,
                    help="Poisson arrivals per second."),
@@ -1034,17 +1083,17 @@ CALCULATORS.update({
              Input("requests", "Requests", "int", 200, minimum=1, maximum=simulate.MAX_REQUESTS, step=1,
                    help="Requests simulated."),
              Input("max-num-seqs", "Max sequences", "int", None, minimum=1, maximum=1 << 20, step=1, optional=True,
-                   help="vLLM --max-num-seqs; empty = vllm serve's default for the GPU."),
+                   advanced=True, help="vLLM --max-num-seqs; empty = vllm serve's default for the GPU."),
              Input("max-num-batched-tokens", "Max batched tokens", "int", None, minimum=1, maximum=1 << 24, step=1,
-                   optional=True, help="Token budget per step; empty = vllm serve's default."),
+                   optional=True, advanced=True, help="Token budget per step; empty = vllm serve's default."),
              Input("max-model-len", "Max model length", "int", None, unit="tokens", minimum=1, maximum=1 << 31,
                    step=1, optional=True, help="vLLM --max-model-len; empty = the model's."),
              KV_DTYPE, _R_WEIGHTS,
-             Input("prefix-hit", "Prefix-cache hit", "float", 0.0, minimum=0, maximum=0.99, step=0.01,
+             Input("prefix-hit", "Prefix-cache hit", "float", 0.0, minimum=0, maximum=0.99, step=0.01, advanced=True,
                    help="Fraction of each prompt found in the prefix cache (whole blocks)."),
              Input("slo", "SLO", "text", "ttft:p95<500ms;tpot:p99<50ms",
                    help="Targets for goodput, e.g. ttft:p95<500ms;tpot:p99<50ms."),
-             Input("seed", "Seed", "int", 0, minimum=0, maximum=2**31 - 1, step=1,
+             Input("seed", "Seed", "int", 0, minimum=0, maximum=2**31 - 1, step=1, advanced=True,
                    help="Random seed: the same seed gives the same answer.")),
             (
                 Output("request_throughput_per_s", "Request throughput", "float", "requests/s",

@@ -351,6 +351,19 @@ def _render_model_search(iid: str) -> str:
     )
 
 
+def _render_file(fid: str) -> str:
+    """A file picker for config.json beside paste and drop; hidden until calculators.js wires it up (no ``name``)."""
+    iid = f"{fid}-file"
+    return (
+        f'<div class="fn-calc__field fn-calc__file" data-role="config-file-box" hidden>'
+        f'<label for="{iid}">Or choose a config.json file</label>'
+        f'<input type="file" id="{iid}" data-role="config-file" accept=".json,application/json" '
+        f'aria-describedby="{iid}-help">'
+        f'<p class="fn-calc__help" id="{iid}-help">Read in your browser and pasted above; nothing is uploaded.</p>'
+        "</div>"
+    )
+
+
 def _render_hf(fid: str) -> str:
     iid = f"{fid}-hf"
     return (
@@ -388,6 +401,61 @@ def _render_outputs(calc: forms.Calculator, out: dict[str, Any]) -> str:
     return f'<dl class="fn-calc__outputs">{"".join(rows)}</dl>'
 
 
+def _headline(calc: forms.Calculator) -> forms.Output | None:
+    """The output a phone's pinned summary shows: the first that is not a code block."""
+    return next((o for o in calc.outputs if o.format != "code"), None)
+
+
+def _render_pin(calc: forms.Calculator, out: dict[str, Any]) -> str:
+    """One line pinned to the bottom of a phone's screen while the form is on it (calculators.css,
+    calculators.js).  aria-hidden: the results section is the live region; this only repeats it."""
+    o = _headline(calc)
+    if o is None:
+        return ""
+    return (
+        f'<div class="fn-calc__pin" data-role="pin" aria-hidden="true">'
+        f'<span class="fn-calc__pin-label">{html.escape(o.label)}:</span> '
+        f'<span data-role="pin-value" data-pin="{_attr(o.name)}">{html.escape(out["text"][o.name])}</span></div>'
+    )
+
+
+def _render_options_table(result: dict[str, Any]) -> str:
+    """The planner's every option (``options_table``, made by calculators.forms), recommendation first."""
+    table = result.get("options_table")
+    if not isinstance(table, dict):
+        return ""
+    head = "".join(f'<th scope="col">{html.escape(c)}</th>' for c in table["columns"])
+    rows = []
+    for row in table["rows"]:
+        cls = "fn-calc__rec" if row["recommended"] else ("" if row["feasible"] else "fn-calc__infeasible")
+        cells = [html.escape(c) for c in row["cells"]]
+        first = f'{cells[0]}{" (recommended)" if row["recommended"] else ""}'
+        rest = "".join(f"<td>{c}</td>" for c in cells[1:])
+        rows.append(f'<tr class="{cls}" data-index="{row["index"]}"><th scope="row">{first}</th>{rest}</tr>')
+    return (
+        '<div class="fn-calc__table" role="region" aria-label="Every option the planner tried" tabindex="0">'
+        '<table class="fn-calc__options" data-role="options-table">'
+        f'<caption data-role="options-caption">Every GPU × TP option tried ({len(rows)}), the recommended one '
+        f"first</caption><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _render_downloads(result: dict[str, Any]) -> str:
+    """Download buttons (calculators.js fills and reveals them once the numbers are live)."""
+    buttons = []
+    if "options_table" in result:
+        buttons += [("json", "Download the plan (JSON)"), ("csv", "Download the options (CSV)")]
+    if "manifest" in result:
+        buttons.append(("yaml", "Download the manifest (YAML)"))
+    if not buttons:
+        return ""
+    inner = " ".join(
+        f'<button type="button" class="md-button" data-role="download" data-format="{fmt}">{label}</button>'
+        for fmt, label in buttons
+    )
+    return f'<p class="fn-calc__downloads" data-role="downloads" hidden>{inner}</p>'
+
+
 def _render_notes(result: dict[str, Any]) -> str:
     items = []
     for key, label in (("warnings", "Warning"), ("advice", "Advice"), ("assumptions", "Assumption")):
@@ -419,13 +487,17 @@ def render_calculator(calc: forms.Calculator, overrides: dict[str, str], index: 
     fid = f"calc-{calc.name}-{index}"
     out = display.page_result(calc.name, overrides)
     values = forms.validate(calc, overrides)
-    fields = []
+    fields: list[str] = []
+    more: list[str] = []  # advanced inputs, folded under "More options"
     for inp in calc.inputs:
         if inp.cli_only:
             continue
-        fields.append(_render_input(calc, inp, values.get(inp.name), fid))
+        (more if inp.advanced else fields).append(_render_input(calc, inp, values.get(inp.name), fid))
         if inp.name == "config-json":
+            fields.append(_render_file(fid))
             fields.append(_render_hf(fid))
+    if more:
+        fields.append(f'<details class="fn-more"><summary>More options</summary>{"".join(more)}</details>')
     chart = out["result"].get("chart_svg") or ""
     # The chart is SVG made by calculators.charts, which escapes every label.
     chart_html = f'<figure class="fn-calc__chart" data-role="chart">{chart}</figure>' if chart else ""
@@ -434,15 +506,18 @@ def render_calculator(calc: forms.Calculator, overrides: dict[str, str], index: 
         "novalidate "
         f'aria-labelledby="{fid}-title" autocomplete="off">'
         f'<div class="fn-calc__head"><span class="fn-calc__title" id="{fid}-title">{html.escape(calc.title)}</span>'
-        f'<span class="fn-calc__status" data-role="status" data-state="static" role="status">'
+        f'<span class="fn-calc__status" data-role="status" data-state="static">'
         "static results</span></div>"
+        # The one status region: what the numbers are (build-time defaults, live, stale); calculators.js.
+        f'<p class="fn-calc__boot" data-role="boot" data-state="static" role="status"></p>'
         f'<p class="fn-calc__notice" data-role="notice" hidden></p>'
         f'<div class="fn-calc__body"><fieldset class="fn-calc__inputs"><legend>Inputs</legend>{"".join(fields)}'
         f'<p class="fn-calc__actions"><button type="button" class="md-button" data-role="reset">Reset</button> '
         f'<a data-role="share" href="?">Link to these inputs</a></p></fieldset>'
         f'<section class="fn-calc__results" aria-label="Results" aria-live="polite">'
         f'{_render_outputs(calc, out)}{_render_notes(out["result"])}{chart_html}{_render_how(calc, out)}'
-        f"</section></div></form>"
+        f"</section></div>{_render_options_table(out['result'])}{_render_downloads(out['result'])}"
+        f"{_render_pin(calc, out)}</form>"
     )
 
 

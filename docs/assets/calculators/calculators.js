@@ -13,7 +13,11 @@
 // * inputs live in the URL query (only values that differ from the page's defaults), except the
 //   fields marked data-link="never" (deployment image, namespace, secret names): a link never
 //   sets those, and says so;
-// * the notice about a link's bad parameters says each thing once, and stays short.
+// * the notice about a link's bad parameters says each thing once, and stays short;
+// * the status line (the form's one role=status) says what the numbers are: build-time defaults
+//   until Python is live; an error on an input folded under "More options" opens the fold;
+// * results stay in sight while editing: a sticky column on wide screens, a pinned aria-hidden
+//   line on phones; downloads (plan JSON/CSV, manifest YAML) are Blobs made on click.
 // Material's instant navigation is off for this site (see hooks/calculator_pages.py): this script runs
 // on each full page load of a page that has a calculator.
 
@@ -28,6 +32,14 @@ const MAX_URL_VALUE = 8000; // longer values (a big pasted config.json) are not 
 const MAX_CONFIG_BYTES = 2000000;
 const HF_REPO = /^[A-Za-z0-9][A-Za-z0-9._-]{0,95}\/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/;
 const NUMBER = /^[-+]?(\d[\d_,]*)?(\.\d+)?([eE][-+]?\d+)?$/;
+
+// The status line under a calculator's title, by state (the pill beside the title is the short form).
+const STATUS_LINES = {
+  loading: "Starting the calculator in your browser… the numbers below are this page's build-time defaults.",
+  live: "Live: the results follow your inputs.",
+  error: "Fix the marked field: the results below are for the last inputs that could be computed.",
+  offline: "Not live: the numbers below are this page's build-time defaults.",
+};
 
 const settingsEl = document.getElementById("fn-calculators-config");
 const SETTINGS = settingsEl ? JSON.parse(settingsEl.textContent) : null;
@@ -194,6 +206,28 @@ function safeSvg(text) {
   return svgs.length ? svgs.map((svg) => document.importNode(svg, true)) : null;
 }
 
+// ---------------------------------------------------------------- downloads
+
+// The plan's options as CSV (RFC 4180 quoting), in the table's order: the recommendation first.
+const CSV_KEYS = ["gpu", "tp", "feasible", "replicas", "gpus", "batch_per_replica", "ttft_s", "tpot_s",
+  "binding_constraint", "cost_per_hour", "output_tokens_per_s_per_replica", "kv_headroom", "kv_max_batch", "note"];
+
+function planCsv(result) {
+  const quote = (v) => {
+    const text = v === null || v === undefined ? "" : String(v);
+    return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+  };
+  const options = result.options || [];
+  const order = (result.options_table && result.options_table.rows || []).map((r) => r.index);
+  const lines = [["recommended", ...CSV_KEYS].join(",")];
+  for (const i of order.length ? order : options.map((_, i) => i)) {
+    const o = options[i];
+    if (!o) continue;
+    lines.push([i === result.recommended ? "true" : "false", ...CSV_KEYS.map((k) => quote(o[k]))].join(","));
+  }
+  return lines.join("\r\n") + "\r\n";
+}
+
 // ---------------------------------------------------------------- one calculator
 
 class Calculator {
@@ -202,6 +236,8 @@ class Calculator {
     this.name = form.dataset.calculator;
     this.prefix = prefix; // "" on a page with one calculator, "NAME." when there are several
     this.status = form.querySelector("[data-role=status]");
+    this.boot = form.querySelector("[data-role=boot]"); // the status line (role=status)
+    this.result = null; // the latest live result (downloads)
     this.notice = form.querySelector("[data-role=notice]");
     this.timer = null;
     this.latest = 0;
@@ -223,6 +259,10 @@ class Calculator {
     if (reset) reset.addEventListener("click", () => this.reset());
     this.setupHf();
     this.setupDrop();
+    this.setupFile();
+    this.setupDownloads();
+    this.setupPin();
+    this.setupSticky();
     this.restoreFromUrl();
     this.searches = [...form.querySelectorAll("[data-role=model-search]")].map((box) => this.setupSearch(box));
   }
@@ -259,6 +299,11 @@ class Calculator {
   setStatus(state, text) {
     this.status.dataset.state = state;
     this.status.textContent = text;
+    // The status line says the same in a sentence; it is the form's one role=status region.
+    if (this.boot && this.boot.dataset.state !== state) {
+      this.boot.dataset.state = state;
+      this.boot.textContent = STATUS_LINES[state] || "";
+    }
   }
 
   loading() {
@@ -300,6 +345,16 @@ class Calculator {
 
   setError(el, message) {
     const err = document.getElementById(el.dataset.errorId);
+    const fold = el.closest("details.fn-more");
+    if (fold && !fold.open) {
+      // The field is folded under "More options": open it so the mark is seen; move the focus there
+      // unless the reader is typing in another field (their keystrokes must not land elsewhere).
+      fold.open = true;
+      const active = document.activeElement;
+      const typing = active && active !== el && this.form.contains(active) &&
+        (active.tagName === "TEXTAREA" || (active.tagName === "INPUT" && active.type !== "checkbox"));
+      if (!typing) el.focus();
+    }
     el.setAttribute("aria-invalid", "true");
     el.setAttribute("aria-describedby", `${el.dataset.helpId} ${el.dataset.errorId}`);
     if (err) {
@@ -427,11 +482,138 @@ class Calculator {
         fields.append(li);
       }
     }
+    this.result = reply.result;
+    const pin = this.form.querySelector("[data-role=pin-value]");
+    if (pin && pin.dataset.pin in reply.text) pin.textContent = reply.text[pin.dataset.pin];
+    this.renderTable(reply.result.options_table);
+    const downloads = this.form.querySelector("[data-role=downloads]");
+    if (downloads) downloads.hidden = false;
+    if (this.fitSticky) this.fitSticky();
     const chart = this.form.querySelector("[data-role=chart]");
     if (chart && typeof reply.result.chart_svg === "string") {
       const svgs = safeSvg(reply.result.chart_svg);
       if (svgs) chart.replaceChildren(...svgs);
     }
+  }
+
+  // The planner's table of every option (result.options_table, made by calculators/forms.py).
+  renderTable(table) {
+    const el = this.form.querySelector("[data-role=options-table]");
+    if (!el || !table || !Array.isArray(table.rows)) return;
+    const body = el.tBodies[0];
+    body.replaceChildren();
+    for (const row of table.rows) {
+      const tr = document.createElement("tr");
+      tr.className = row.recommended ? "fn-calc__rec" : row.feasible ? "" : "fn-calc__infeasible";
+      tr.dataset.index = String(row.index);
+      row.cells.forEach((text, i) => {
+        const cell = document.createElement(i === 0 ? "th" : "td");
+        if (i === 0) cell.scope = "row";
+        cell.textContent = i === 0 && row.recommended ? `${text} (recommended)` : String(text);
+        tr.append(cell);
+      });
+      body.append(tr);
+    }
+    const caption = this.form.querySelector("[data-role=options-caption]");
+    if (caption) caption.textContent = `Every GPU × TP option tried (${table.rows.length}), the recommended one first`;
+  }
+
+  // ---- downloads (plan as JSON and CSV, manifest as YAML): a Blob and an object URL, made on click
+
+  setupDownloads() {
+    for (const button of this.form.querySelectorAll("[data-role=download]")) {
+      button.addEventListener("click", () => this.download(button.dataset.format));
+    }
+  }
+
+  download(format) {
+    const result = this.result;
+    if (!result) return;
+    let text;
+    let type;
+    if (format === "json") {
+      text = JSON.stringify(result, null, 2) + "\n";
+      type = "application/json";
+    } else if (format === "csv") {
+      text = planCsv(result);
+      type = "text/csv";
+    } else if (format === "yaml" && typeof result.manifest === "string") {
+      text = result.manifest.endsWith("\n") ? result.manifest : `${result.manifest}\n`;
+      type = "application/yaml";
+    } else {
+      return;
+    }
+    const url = URL.createObjectURL(new Blob([text], { type }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = `${this.name}.${format}`;
+    a.hidden = true;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
+  // ---- wide screens: the results column held under the header (calculators.css makes it sticky)
+
+  // A sticky box cannot leave its grid row, so near the end of a long form a tall results column
+  // would be pushed up out of view with its first lines (the verdict) first. Its height is capped
+  // to the room between the header and the row's end (and the window), so its top stays in sight
+  // and the rest scrolls inside it. Only when the form is the taller column: otherwise the results
+  // make the row and nothing sticks (a cap would then shrink the row with it).
+  setupSticky() {
+    const body = this.form.querySelector(".fn-calc__body");
+    const inputs = this.form.querySelector(".fn-calc__inputs");
+    const results = this.form.querySelector(".fn-calc__results");
+    if (!body || !inputs || !results || !window.matchMedia) return;
+    const wide = window.matchMedia("screen and (min-width: 76em)");
+    let queued = false;
+    const fit = () => {
+      queued = false;
+      if (!wide.matches || inputs.offsetHeight <= results.scrollHeight) {
+        results.style.removeProperty("max-height");
+        return;
+      }
+      const top = parseFloat(getComputedStyle(results).top) || 0;
+      const room = Math.min(window.innerHeight - top - 12, body.getBoundingClientRect().bottom - top);
+      results.style.maxHeight = `${Math.max(160, Math.round(room))}px`;
+    };
+    this.fitSticky = () => {
+      if (!queued) {
+        queued = true;
+        requestAnimationFrame(fit);
+      }
+    };
+    window.addEventListener("scroll", this.fitSticky, { passive: true });
+    window.addEventListener("resize", this.fitSticky);
+    if (wide.addEventListener) wide.addEventListener("change", this.fitSticky);
+    this.form.addEventListener("toggle", this.fitSticky, true); // "More options", "How this was computed"
+    this.fitSticky();
+  }
+
+  // ---- phones: the headline result pinned to the bottom while the form is on screen
+
+  setupPin() {
+    const pin = this.form.querySelector("[data-role=pin]");
+    const inputs = this.form.querySelector(".fn-calc__inputs");
+    const results = this.form.querySelector(".fn-calc__results");
+    if (!pin || !inputs || !results || !("IntersectionObserver" in window)) return;
+    let inputsShown = false;
+    let resultsShown = false;
+    const update = () => {
+      this.form.classList.toggle("fn-calc--pinned", inputsShown && !resultsShown);
+      // The page keeps room under a focused field for the pinned line (calculators.css).
+      document.documentElement.classList.toggle("fn-calc-pin-shown", document.querySelector(".fn-calc--pinned") !== null);
+    };
+    new IntersectionObserver((entries) => {
+      for (const e of entries) inputsShown = e.isIntersecting;
+      update();
+    }).observe(inputs);
+    // "Results in view" means its first lines, not a sliver of its bottom edge.
+    new IntersectionObserver((entries) => {
+      for (const e of entries) resultsShown = e.isIntersecting;
+      update();
+    }, { rootMargin: "0px 0px -48px 0px" }).observe(results.firstElementChild || results);
   }
 
   reset() {
@@ -512,6 +694,10 @@ class Calculator {
         this.fromUrl.add(name);
         applied = true;
       }
+    }
+    for (const name of this.fromUrl) {
+      const fold = this.field(name)?.closest("details.fn-more");
+      if (fold) fold.open = true; // a link set a folded input: show it
     }
     if (applied) {
       // The pre-rendered numbers are for the defaults: compute now rather than on scroll.
@@ -648,14 +834,31 @@ class Calculator {
       e.preventDefault();
       config.classList.remove("fn-calc--drop");
       const file = e.dataTransfer && e.dataTransfer.files[0];
-      if (!file) return;
-      if (file.size > MAX_CONFIG_BYTES) {
-        this.setError(config, `${file.name.slice(0, 80)} is larger than 2 MB; a config.json is a few KB.`);
-        return;
-      }
-      config.value = await file.text();
-      this.changed(config);
+      if (file) await this.readConfigFile(file);
     });
+  }
+
+  // A dropped or chosen file: its text goes into the config field, checked like pasted text.
+  async readConfigFile(file) {
+    const config = this.field("config-json");
+    if (file.size > MAX_CONFIG_BYTES) {
+      this.setError(config, `${file.name.slice(0, 80)} is larger than 2 MB; a config.json is a few KB.`);
+      return;
+    }
+    config.value = await file.text();
+    this.changed(config);
+  }
+
+  setupFile() {
+    const box = this.form.querySelector("[data-role=config-file-box]");
+    const config = this.field("config-json");
+    if (!box || !config) return;
+    const input = box.querySelector("[data-role=config-file]");
+    input.addEventListener("change", async () => {
+      const file = input.files && input.files[0];
+      if (file) await this.readConfigFile(file);
+    });
+    box.hidden = false;
   }
 }
 
