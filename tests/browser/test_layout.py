@@ -284,3 +284,27 @@ def test_deploy_manifest_downloads_as_yaml(open_page: OpenPage) -> None:
         page.click(f'{form} [data-role=download][data-format="yaml"]')
     docs = [d for d in yaml.safe_load_all(Path(info.value.path()).read_text(encoding="utf-8")) if d]
     assert {d["kind"] for d in docs} >= {"Deployment", "Service"}
+
+
+def test_copy_button_does_not_cover_the_serve_command(open_page: OpenPage) -> None:
+    """Material's copy button (content.code.copy) sits in the code block's top-right corner: the
+    command wraps inside the code's content box, which ends left of the button."""
+    visit = open_page("calculators/vllm/", wait_live=True)
+    page = visit.page
+    page.set_viewport_size({"width": 1280, "height": 800})
+    code = page.locator(".fn-calc pre > code").first
+    code.scroll_into_view_if_needed()
+    page.wait_for_selector(".fn-calc pre .md-clipboard, .fn-calc pre .md-code__button", timeout=10_000)
+    box: dict[str, float] = page.evaluate(
+        """() => {
+          const code = document.querySelector('.fn-calc pre > code');
+          const pre = code.closest('pre');
+          const button = pre.querySelector('.md-clipboard, .md-code__button');
+          const c = code.getBoundingClientRect();
+          const style = getComputedStyle(code);
+          return {textRight: c.right - parseFloat(style.paddingRight), buttonLeft: button.getBoundingClientRect().left,
+                  overflow: code.scrollWidth - code.clientWidth};
+        }"""
+    )
+    assert box["textRight"] <= box["buttonLeft"], box
+    assert box["overflow"] <= 1, box  # wrapped, no hidden horizontal overflow
