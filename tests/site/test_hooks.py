@@ -97,3 +97,24 @@ def test_glossary_terms_can_be_linked(site_dir: Path) -> None:
     page = (site_dir / "kb" / "glossary" / "index.html").read_text(encoding="utf-8")
     for term in ("ttft", "tpot", "itl", "throughput"):
         assert f'<dt id="{term}">' in page, term
+
+
+repo_links = load_hook("repo_links")
+
+
+def test_repository_paths_in_code_become_links() -> None:
+    html = ("<p><code>calculators/vllm.py</code> and <code>docs/data/measured/h100-sxm-2026-11-28.json</code>, "
+            "<code>notes/no-such-file.md</code>, <a href='x'><code>notes/roofline.md</code></a></p>"
+            "<pre><code>calculators/vllm.py</code></pre>")
+    out = repo_links.link_paths(html, "https://github.com/o/r", "kb/gpu-math/")
+    assert '<a class="fn-repo-path" href="https://github.com/o/r/blob/main/calculators/vllm.py">' in out
+    # a published data file links to this site's copy, relative to the page
+    assert 'href="../../data/measured/h100-sxm-2026-11-28.json"' in out
+    assert "<code>notes/no-such-file.md</code>," in out and "no-such-file.md</code></a>" not in out
+    assert out.count("fn-repo-path") == 2  # not inside an existing link, not in a code block
+
+
+def test_measured_data_quoted_on_gpu_math_is_linked(site_dir: Path) -> None:
+    page = (site_dir / "kb" / "gpu-math" / "index.html").read_text(encoding="utf-8")
+    assert 'href="../../data/measured/h100-sxm-2026-11-28.json"' in page
+    assert (site_dir / "data" / "measured" / "h100-sxm-2026-11-28.json").is_file()
