@@ -117,3 +117,13 @@ def page_result(name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
         except (CalcError, OSError, ValueError, TypeError, KeyError):
             pass
     return out
+
+
+def page_result_json(name: str, values_json: str) -> str:
+    """:func:`page_result` across the worker boundary: JSON in (values that are no object count as
+    none), JSON out.  The page's worker calls this, and so do the build scripts that warm or check
+    the Pyodide artefacts (scripts/stdlib-pyc.mjs, scripts/memory-snapshot.mjs)."""
+    values = json.loads(values_json)
+    if not isinstance(values, dict):
+        values = {}
+    return json.dumps(page_result(str(name), values), allow_nan=False)

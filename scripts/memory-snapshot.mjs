@@ -46,16 +46,11 @@ const quiet = { stdout: (s) => process.stderr.write(s + "\n"), stderr: (s) => pr
 const wheel = new Uint8Array(fs.readFileSync(opts.wheel));
 const stdLibURL = path.resolve(opts.stdlib);
 
-// The same set-up as the worker's PY_SETUP, then every calculator once (and the cases).
+// The worker's set-up (docs/assets/calculators/worker.js PY_SETUP), then every calculator once.
 const RUN = `
 import json, sysconfig
-from calculators import display, forms
-
-def _fn_run(name, values_json):
-    values = json.loads(values_json)
-    if not isinstance(values, dict):
-        values = {}
-    return json.dumps(display.page_result(str(name), values), allow_nan=False)
+from calculators import forms
+from calculators.display import page_result_json as _fn_run
 
 _results = [json.loads(_fn_run(n, "{}")) for n in forms.CALCULATORS]
 `;

@@ -58,13 +58,8 @@ pyodide.globals.set("cases_json", cases);
 // The worker's own set-up (docs/assets/calculators/worker.js), then every case.
 const RUN = `
 import json
-from calculators import display, forms
-
-def _fn_run(name, values_json):
-    values = json.loads(values_json)
-    if not isinstance(values, dict):
-        values = {}
-    return json.dumps(display.page_result(str(name), values), allow_nan=False)
+from calculators import forms
+from calculators.display import page_result_json as _fn_run
 
 _results = []
 for _name, _values in [(n, {}) for n in forms.CALCULATORS] + [tuple(c) for c in json.loads(cases_json)]:

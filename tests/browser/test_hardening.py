@@ -27,15 +27,24 @@ pytestmark = pytest.mark.slow
 KUBERNETES = "kb/kubernetes/"
 HOSTILE = "?image=ghcr.io/someone-else/vllm-openai:latest&namespace=kube-system"
 
-# Added to the worker's Python entry point by _patched_worker: "CRASH…" overflows the interpreter's
-# stack inside the C JSON parser (a fatal Pyodide error), "LOOP…" never returns.
-WORKER_HOOK = """    values = json.loads(values_json)
+# The worker's Python entry point as _patched_worker replaces it: "CRASH…" overflows the
+# interpreter's stack inside the C JSON parser (a fatal Pyodide error), "LOOP…" never returns;
+# anything else goes to the real entry point (calculators.display.page_result_json).
+WORKER_ENTRY = 'const PY_SETUP = "from calculators.display import page_result_json as _fn_run";\n'
+WORKER_HOOK = """const PY_SETUP = `
+import json
+from calculators.display import page_result_json
+
+def _fn_run(name, values_json):
+    values = json.loads(values_json)
     _cfg = str(values.get("config-json", "")) if isinstance(values, dict) else ""
     if _cfg.startswith("CRASH"):
         json.loads("[" * 200000 + "]" * 200000)
     if _cfg.startswith("LOOP"):
         while True:
             pass
+    return page_result_json(name, values_json)
+`;
 """
 
 
@@ -81,7 +90,7 @@ def _both(*setups: Callable[[BrowserContext], None]) -> Callable[[BrowserContext
 
 
 def _patched_worker(applied: list[str]) -> Callable[[BrowserContext], None]:
-    return _patch("**/assets/calculators/worker.js*", "    values = json.loads(values_json)\n", WORKER_HOOK, applied)
+    return _patch("**/assets/calculators/worker.js*", WORKER_ENTRY, WORKER_HOOK, applied)
 
 
 # ---------------------------------------------------------------- links

@@ -12,20 +12,9 @@
 let run = null;
 let PythonError = null;
 
-const PY_SETUP = `
-import json
-from calculators import display
+const PY_SETUP = "from calculators.display import page_result_json as _fn_run";
 
-def _fn_run(name, values_json):
-    values = json.loads(values_json)
-    if not isinstance(values, dict):
-        values = {}
-    return json.dumps(display.page_result(str(name), values), allow_nan=False)
-`;
-
-// The precompiled, trimmed stdlib (.pyc, made at build time by scripts/stdlib-pyc.mjs), checked
-// against the sha256 the page was built with; handed to Pyodide as a blob: URL of the checked
-// bytes.  null (with a console warning) when it is missing or does not match: a plain boot then.
+// The bytes of a response, or of a fetch of url, checked against the sha256 the page was built with.
 async function fetchChecked(url, sha256) {
   return checkedBytes(await fetch(url), url, sha256);
 }
@@ -39,6 +28,10 @@ async function checkedBytes(response, url, sha256) {
   return bytes;
 }
 
+// The precompiled, trimmed stdlib (.pyc, made at build time by scripts/stdlib-pyc.mjs), checked
+// against the sha256 the page was built with; handed to Pyodide as a blob: URL of the checked
+// bytes.  null (with a console warning) when it is missing or does not match: a plain boot then.
+//
 // Bytes per second of the stdlib download: how fast this visitor's link is (see snapshotBoot).
 let linkBytesPerS = Infinity;
 
