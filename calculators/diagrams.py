@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from html import escape
 
-from calculators import hardware, memory, models, params, planner, roofline, vllm
+from calculators import forms, hardware, memory, models, params, planner, roofline, vllm
 from calculators.errors import CalcError
 from calculators.models import ModelSpec
 
@@ -815,12 +815,7 @@ def render(body: str) -> Diagram:
     name, *pairs = words
     if name not in DIAGRAMS:
         raise ValueError(f"unknown diagram {name!r}; known: {', '.join(DIAGRAMS)}")
-    options: dict[str, str] = {}
-    for pair in pairs:
-        key, eq, value = pair.partition("=")
-        if not eq:
-            raise ValueError(f"expected key=value, got {pair!r}")
-        options[key] = value
+    options = forms.key_values(pairs)
     diagram = DIAGRAMS[name](options)
     if options:
         raise ValueError(f"diagram {name} has no option {', '.join(sorted(options))}")

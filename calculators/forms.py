@@ -287,6 +287,18 @@ def resolve_gpu(values: Mapping[str, Any]) -> hardware.GPU:
     return hardware.get_gpu(values["gpu"])
 
 
+def key_values(pairs: list[str], what: str = "key") -> dict[str, str]:
+    """``["a=1", "b=x"]`` → ``{"a": "1", "b": "x"}``: the options of a page marker or a figure.
+    ValueError ("expected {what}=value, got …") for a word without ``=``."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq:
+            raise ValueError(f"expected {what}=value, got {pair!r}")
+        out[key] = value
+    return out
+
+
 def run(name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     """Validate ``raw`` for calculator ``name`` and compute its outputs (a JSON-ready dict)."""
     calc = CALCULATORS.get(name)

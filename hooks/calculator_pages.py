@@ -250,17 +250,14 @@ def parse_marker(body: str, where: str) -> tuple[forms.Calculator, dict[str, str
     words = body.split()
     if not words:
         known = ", ".join(forms.CALCULATORS)
-        known = ", ".join(forms.CALCULATORS)
         raise PluginError(f"{where}: empty calculator marker; write <!-- calc: NAME --> ({known})")
     calc = forms.CALCULATORS.get(words[0])
     if calc is None:
         raise PluginError(f"{where}: unknown calculator {words[0]!r}; known: {', '.join(forms.CALCULATORS)}")
-    overrides: dict[str, str] = {}
-    for word in words[1:]:
-        key, sep, value = word.partition("=")
-        if not sep:
-            raise PluginError(f"{where}: calculator {calc.name}: expected input=value, got {word!r}")
-        overrides[key] = value
+    try:
+        overrides = forms.key_values(words[1:], "input")
+    except ValueError as exc:
+        raise PluginError(f"{where}: calculator {calc.name}: {exc}") from None
     out = display.page_result(calc.name, overrides)
     if not out["ok"]:
         raise PluginError(f"{where}: calculator {calc.name}: {out['field']}: {out['message']}")

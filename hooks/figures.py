@@ -88,12 +88,7 @@ def evaluate(body: str) -> str:
     name, _, path = target.partition(".")
     if not path:
         raise ValueError("write CALCULATOR.FIELD, e.g. vllm.kv_cache_tokens")
-    values: dict[str, str] = {}
-    for pair in pairs:
-        key, eq, value = pair.partition("=")
-        if not eq:
-            raise ValueError(f"expected key=value, got {pair!r}")
-        values[key] = value
+    values = forms.key_values(pairs)
     cache_key = (name, tuple(sorted(values.items())))
     if cache_key not in _cache:
         try:
