@@ -208,6 +208,9 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     },
     # Llama4TextConfig: attention_chunk_size=8192 (src/transformers/models/llama4/configuration_llama4.py)
     "llama4_text": {"attention_chunk_size": 8192},
+    # JambaConfig: max_position_embeddings=262144 (src/transformers/models/jamba/configuration_jamba.py);
+    # ai21labs/Jamba-v0.1's config.json has only the legacy "n_ctx", which vLLM does not read
+    "jamba": {"max_position_embeddings": 262_144},
 }
 
 _MAX_CONFIG_CHARS = 2_000_000

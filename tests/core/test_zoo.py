@@ -375,3 +375,48 @@ def test_nemotron_h_state_size_under_two_names() -> None:
     with pytest.raises(CalcError) as err:
         models.spec_from_config(config)
     assert err.value.field == "mamba_d_state"
+
+
+def test_glm_355b_language_model_exact() -> None:
+    """GLM-4.5-FP8's checkpoint (gogongxt/python report, tests/data/components.toml) has the shapes of
+    the bundled zai-org/GLM-4.7 config (92 layers, 3 dense, 160 experts of 1536 + 1 shared, 96/8
+    heads x 128, vocab 151552): its language-model elements, without the MTP layer and the FP8
+    weight_scale tensors, equal our count to the unit. The card's "355B" is neither figure."""
+    ref = next(c for c in COMPONENTS if c["id"] == "zai-org/GLM-4.5-FP8")
+    assert ref["same_shapes_as"] == "zai-org/GLM-4.7"
+    assert ref["total_elements"] - ref["mtp_elements"] - ref["scale_elements"] == ref["language_model_elements"]
+    spec = models.load_preset("zai-org/GLM-4.7")
+    assert params.count_params(spec).total == ref["language_model_elements"] == 352_797_829_024
+
+
+def test_step3_is_refused_with_its_model_type() -> None:
+    """stepfun-ai/step3 (Step3VLForConditionalGeneration wrapping a step3_text model) has no reader:
+    its attention is Step's multi-matrix factorization attention (share_q_dim 2048, one KV group
+    of head_dim 256) with MoE only on moe_layers_enum, which vLLM serves with its own
+    vllm/model_executor/models/step3_text.py. Its config.json is not bundled (only a truncated page
+    was found: https://huggingface.co/stepfun-ai/step3/blob/refs%2Fpr%2F2/config.json); these are
+    the text_config fields that page shows. It must be refused, naming the model type."""
+    text = {
+        "architectures": ["Step3TextForCausalLM"], "model_type": "step3_text", "hidden_size": 7168,
+        "intermediate_size": 18432, "num_hidden_layers": 61, "max_seq_len": 65536, "max_position_embedding": 65536,
+        "vocab_size": 128815, "torch_dtype": "bfloat16", "moe_layers_enum": ",".join(str(i) for i in range(4, 60)),
+        "num_attention_heads": 64, "num_attention_groups": 1, "head_dim": 256, "share_q_dim": 2048,
+        "moe_num_experts": 48, "moe_top_k": 3, "moe_intermediate_size": 5120, "share_expert_dim": 5120,
+        "norm_expert_weight": False, "rope_theta": 500000,
+    }
+    cfg = {"architectures": ["Step3VLForConditionalGeneration"], "model_type": "step3_vl", "text_config": text,
+           "vision_config": {"hidden_size": 1792}}
+    with pytest.raises(CalcError) as err:
+        models.spec_from_config(cfg, "stepfun-ai/step3")
+    assert "step3" in err.value.message and err.value.field in ("model_type", "text_config.model_type")
+
+
+def test_jamba_context_from_the_config_class_default() -> None:
+    """ai21labs/Jamba-v0.1's config.json has no max_position_embeddings (only the legacy n_ctx,
+    which vLLM does not read); Transformers' JambaConfig fills 262144
+    (src/transformers/models/jamba/configuration_jamba.py) and vLLM derives its max_model_len from
+    that. KV: 4 attention layers (offset 4, period 8) x 2 x 8 kv heads x 128 x 2 B."""
+    spec = models.load_preset("ai21labs/Jamba-v0.1")
+    assert (spec.max_model_len_limit or spec.max_position_embeddings) == 262_144
+    out = forms.run("kv", {"model": "ai21labs/Jamba-v0.1"})
+    assert out["attention_layers"] == 4 and out["bytes_per_token"] == 4 * 2 * 8 * 128 * 2
