@@ -10,8 +10,9 @@
   browser runs (:func:`calculators.display.page_result`), so the page is right with JavaScript off.
   ``<!-- calc: vllm tp=2 gpu=h200 -->`` overrides defaults (checked here).  An unknown name or a bad
   override fails the build, naming the page.
-* ``on_post_page`` adds the stylesheet, the module script and its JSON configuration to pages that
-  have a calculator, and to no other page: a plain page loads no Pyodide byte.
+* ``on_post_page`` adds the stylesheet, the module script, its JSON configuration and the inline
+  ``early.js`` (which starts the worker from ``<head>``) to pages that have a calculator, and to no
+  other page: a plain page loads no Pyodide byte.
 
 Material's ``navigation.instant`` stays off on purpose (see also hooks/vendor.py): these tags are
 added per page, and instant navigation would swap the page body without running them.
@@ -23,6 +24,7 @@ import base64
 import hashlib
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -44,6 +46,7 @@ ASSETS_URI = "assets/calculators"
 PYODIDE_URI = "assets/pyodide"
 # The five files Pyodide needs for a pure-Python package (the lock is replaced by ours).
 PYODIDE_RUNTIME = ("pyodide.mjs", "pyodide.asm.mjs", "pyodide.asm.wasm", "python_stdlib.zip")
+_CHARSET = re.compile(r"<meta\s+charset=[\"']?utf-8[\"']?\s*/?>", re.IGNORECASE)  # as hooks/csp.py
 MARKER = re.compile(r"<!--\s*calc:\s*(?P<body>[^>]*?)\s*-->")
 _ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 # Inputs a link must never set (calculators.js neither reads them from the URL nor writes them into
@@ -83,13 +86,17 @@ def _record_hash(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def build_wheel(out_dir: Path, root: Path = ROOT) -> Path:
-    """A pure-Python wheel of the package, byte-identical for identical sources."""
+def build_wheel(out_dir: Path, root: Path = ROOT, extra: list[tuple[str, bytes]] | None = None) -> Path:
+    """A pure-Python wheel of the package, byte-identical for identical sources.
+
+    ``extra``: more (path, bytes) entries, such as the package's ``__pycache__/*.pyc`` (see
+    :func:`wheel_with_pyc`).
+    """
     version = package_version(root)
     dist_info = f"{PACKAGE}-{version}.dist-info"
     entries: list[tuple[str, bytes]] = [
         (p.relative_to(root).as_posix(), p.read_bytes()) for p in _package_files(root)
-    ]
+    ] + sorted(extra or [])
     entries.append((f"{dist_info}/METADATA", (
         f"Metadata-Version: 2.1\nName: {PACKAGE}\nVersion: {version}\nRequires-Python: >=3.11\n"
         "Summary: vLLM Field Notes calculators (standard library only)\n"
@@ -103,7 +110,7 @@ def build_wheel(out_dir: Path, root: Path = ROOT) -> Path:
     entries.append((f"{dist_info}/RECORD", record.encode()))
     out_dir.mkdir(parents=True, exist_ok=True)
     wheel = out_dir / f"{PACKAGE}-{version}-py3-none-any.whl"
-    tmp = wheel.with_suffix(".tmp")
+    tmp = wheel.with_suffix(f".{os.getpid()}.tmp")
     with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, data in entries:
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
@@ -148,33 +155,63 @@ def _digest(*paths: Path) -> str:
 
 
 def precompiled_stdlib(npm: Path, wheel: Path, lock: dict[str, Any]) -> Path:
+    """The precompiled stdlib zip; see :func:`precompiled_artefacts`."""
+    return precompiled_artefacts(npm, wheel, lock)[0]
+
+
+def precompiled_artefacts(npm: Path, wheel: Path, lock: dict[str, Any]) -> tuple[Path, Path]:
     """The stdlib modules the package and Pyodide's start-up import, as ``.pyc`` in a zip.
 
     Made by ``scripts/stdlib-pyc.mjs`` with Pyodide's own interpreter under Node, so the bytecode
     is the pinned Pyodide's; cached in ``build/stdlib-pyc/`` by the digest of its inputs.  The
-    worker checks its sha256 and falls back to ``python_stdlib.zip`` on any mismatch.
+    worker checks its sha256 and falls back to ``python_stdlib.zip`` on any mismatch.  Second: a
+    zip of the package's own modules compiled by the same run (``calculators/__pycache__/*.pyc``),
+    which :func:`wheel_with_pyc` adds to the wheel the site ships.
     """
     script = ROOT / "scripts" / "stdlib-pyc.mjs"
     key = _digest(npm / "python_stdlib.zip", npm / "pyodide.asm.wasm", wheel, script)
     out_dir = ROOT / "build" / "stdlib-pyc"
     out = out_dir / f"stdlib-{key}.zip"
-    if out.is_file():
-        return out
-    work = out_dir / f"work-{key}"
+    pkg = out_dir / f"package-{key}.zip"
+    if out.is_file() and pkg.is_file():
+        return out, pkg
+    work = out_dir / f"work-{key}-{os.getpid()}"  # per process: two builds may run at once
     work.mkdir(parents=True, exist_ok=True)
     shutil.copy2(wheel, work / wheel.name)
     (work / "pyodide-lock.json").write_text(json.dumps(lock), encoding="utf-8")
-    tmp = out.with_suffix(".tmp")
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")
+    pkg_tmp = pkg.with_suffix(f".{os.getpid()}.tmp")
     done = subprocess.run(
         ["node", str(script), "build", "--index", f"{npm}/", "--lock", str(work / "pyodide-lock.json"),
-         "--out", str(tmp)],
+         "--out", str(tmp), "--package-out", str(pkg_tmp)],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     shutil.rmtree(work, ignore_errors=True)
     if done.returncode != 0:
         raise PluginError(f"hooks/calculator_pages.py: scripts/stdlib-pyc.mjs failed:\n{done.stderr[-2000:]}")
     tmp.replace(out)
-    return out
+    pkg_tmp.replace(pkg)
+    return out, pkg
+
+
+def wheel_with_pyc(pyc_zip: Path, out_dir: Path, root: Path = ROOT) -> Path:
+    """The wheel of :func:`build_wheel` plus the package's ``.pyc`` made by Pyodide's interpreter
+    (:func:`precompiled_artefacts`): unchecked hash-based pycs in ``calculators/__pycache__/``,
+    so Pyodide imports the package without compiling it (the ``.py`` stay, for tracebacks)."""
+    with zipfile.ZipFile(pyc_zip) as zf:
+        extra = [(name, zf.read(name)) for name in zf.namelist()]
+    if not extra or any(not n.startswith(f"{PACKAGE}/") or not n.endswith(".pyc") for n, _ in extra):
+        raise PluginError(f"hooks/calculator_pages.py: {pyc_zip} is no set of {PACKAGE}/**/*.pyc")
+    return build_wheel(out_dir, root, extra)
+
+
+def shipped_wheel(npm: Path, build_dir: Path) -> tuple[Path, dict[str, Any], Path]:
+    """(wheel with .pyc, its lock, precompiled stdlib): what the site ships.  The stdlib is made
+    with the plain wheel (``build_dir``/plain); the shipped wheel goes to ``build_dir``/pyc."""
+    plain = build_wheel(build_dir / "plain")
+    stdlib, pyc_zip = precompiled_artefacts(npm, plain, lock_for(plain, npm / "pyodide-lock.json"))
+    wheel = wheel_with_pyc(pyc_zip, build_dir / "pyc")
+    return wheel, lock_for(wheel, npm / "pyodide-lock.json"), stdlib
 
 
 def memory_snapshot(npm: Path, wheel: Path, stdlib: Path) -> Path:
@@ -193,7 +230,7 @@ def memory_snapshot(npm: Path, wheel: Path, stdlib: Path) -> Path:
     if out.is_file():
         return out
     out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
+    tmp = out.with_suffix(f".{os.getpid()}.tmp")
     done = subprocess.run(
         ["node", str(script), "build", "--index", f"{npm}/", "--wheel", str(wheel), "--stdlib", str(stdlib),
          "--out", str(tmp)],
@@ -210,16 +247,15 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     npm = pyodide_dir(config)
     pyodide_version = json.loads((npm / "package.json").read_text(encoding="utf-8"))["version"]
     build_dir = Path(config.config_file_path).resolve().parent / "build" / "calculators-wheel"
-    wheel = build_wheel(build_dir)
-    lock = lock_for(wheel, npm / "pyodide-lock.json")
+    # -- the wheel with the package as .pyc, and the precompiled stdlib (issue 11): see shipped_wheel().
+    wheel, lock, stdlib = shipped_wheel(npm, build_dir)
     pkg_uri = f"{ASSETS_URI}/py/{lock['packages'][PACKAGE]['sha256'][:12]}"
     runtime_uri = f"{PYODIDE_URI}/{pyodide_version}"
     for name in PYODIDE_RUNTIME:
         files.append(File.generated(config, f"{runtime_uri}/{name}", abs_src_path=str(npm / name)))
     files.append(File.generated(config, f"{pkg_uri}/{wheel.name}", abs_src_path=str(wheel)))
     files.append(File.generated(config, f"{pkg_uri}/pyodide-lock.json", content=json.dumps(lock, indent=1)))
-    # -- precompiled stdlib (issue 11): see precompiled_stdlib() above.
-    stdlib = precompiled_stdlib(npm, wheel, lock)
+    # -- precompiled stdlib (issue 11): see precompiled_artefacts() above.
     stdlib_sha = hashlib.sha256(stdlib.read_bytes()).hexdigest()
     stdlib_uri = f"{pkg_uri}/stdlib-{stdlib_sha[:12]}.zip"
     files.append(File.generated(config, stdlib_uri, abs_src_path=str(stdlib)))
@@ -233,10 +269,18 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     _state.update(snapshot_uri=snapshot_uri, snapshot_sha256=snapshot_sha, wheel_uri=f"{pkg_uri}/{wheel.name}",
                   wheel_sha256=lock["packages"][PACKAGE]["sha256"])
     docs = Path(config.docs_dir) / ASSETS_URI
+    # early.js is inlined into the <head> of calculator pages (on_post_page), not served as a file.
+    early = files.get_file_from_path(f"{ASSETS_URI}/early.js")
+    if early is not None:
+        files.remove(early)
+    early_js = (docs / "early.js").read_text(encoding="utf-8").strip()
+    if "</script" in early_js.lower() or "<!--" in early_js:
+        raise PluginError(f"hooks/calculator_pages.py: {ASSETS_URI}/early.js cannot be inlined (</script or <!--)")
+    _state["early_js"] = early_js
     _state.update(
         runtime_uri=runtime_uri,
         pkg_uri=pkg_uri,
-        js_version=_digest(docs / "calculators.js", docs / "worker.js"),
+        js_version=_digest(docs / "calculators.js", docs / "worker.js", docs / "early.js"),
         css_version=_digest(docs / "calculators.css"),
     )
     return files
@@ -556,14 +600,24 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
         "snapshotSha256": _state["snapshot_sha256"],
         "wheel": url(_state["wheel_uri"]),
         "wheelSha256": _state["wheel_sha256"],
+        "early": True,  # early.js starts the worker from <head> (issue 11)
     }
     # JSON inside <script>: "</" and "<!--" cannot appear once "<" is escaped.
     config_json = json.dumps(settings).replace("<", "\\u003c")
-    css = f'<link rel="stylesheet" href="{url(ASSETS_URI + "/calculators.css")}?v={_state["css_version"]}">\n'
-    js = (
-        f'<script type="application/json" id="fn-calculators-config">{config_json}</script>\n'
-        f'<script type="module" src="{url(ASSETS_URI + "/calculators.js")}?v={_state["js_version"]}"></script>\n'
+    # At the top of <head>, right after <meta charset> (hooks/csp.py puts the policy between them):
+    # the settings, then early.js inline, which starts the worker while the page still loads; above
+    # every stylesheet, because a stylesheet delays the inline scripts after it until it has loaded.
+    # csp.py allows the inline script by its sha256.  The stylesheet goes at the end of <head>
+    # (after Material's), the module script that drives the forms at the end of <body>.
+    early = (
+        f'\n<script type="application/json" id="fn-calculators-config">{config_json}</script>\n'
+        f"<script>{_state['early_js']}</script>"
     )
+    charset = _CHARSET.search(output)
+    if charset is None:
+        raise PluginError(f"hooks/calculator_pages.py: docs/{page.file.src_uri} has no <meta charset>")
+    output = output[: charset.end()] + early + output[charset.end() :]
+    css = f'<link rel="stylesheet" href="{url(ASSETS_URI + "/calculators.css")}?v={_state["css_version"]}">\n'
+    js = f'<script type="module" src="{url(ASSETS_URI + "/calculators.js")}?v={_state["js_version"]}"></script>\n'
     output = output.replace("</head>", css + "</head>", 1)
     return output.replace("</body>", js + "</body>", 1)
-

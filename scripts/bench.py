@@ -19,8 +19,10 @@ from __future__ import annotations
 import argparse
 import functools
 import gzip
+import hashlib
 import http.server
 import io
+import json
 import os
 import re
 import shutil
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -126,6 +129,18 @@ def transferred(browser: Browser, url: str, site: Path, until_live: bool) -> tup
 
 _STDLIB_KEYS = re.compile(r',\s*"stdlib":\s*"[^"]*",\s*"stdlibSha256":\s*"[0-9a-f]*"')
 _SNAPSHOT_KEYS = re.compile(r',\s*"snapshot":\s*"[^"]*",\s*"snapshotSha256":\s*"[0-9a-f]*"')
+_EARLY_KEY = re.compile(r',\s*"early":\s*true')
+#: the boot variants (issue 11): name -> (label, settings removed from the calculator page).  The plain
+#: boot is the page before issue 11: no precompiled stdlib, no snapshot, the worker started by
+#: calculators.js (no early start from <head>), the wheel without the package's .pyc.
+VARIANTS: dict[str, tuple[str, tuple[re.Pattern[str], ...]]] = {
+    "plain": ("plain boot", (_STDLIB_KEYS, _SNAPSHOT_KEYS, _EARLY_KEY)),
+    "stdlib-only": ("precompiled stdlib", (_SNAPSHOT_KEYS,)),
+    "late": ("shipped, no early start", (_EARLY_KEY,)),
+    "shipped": ("shipped (snapshot)", ()),
+}
+DEFAULT_VARIANTS = "plain,stdlib-only,shipped"
+KINDS = ("cold", "throttled", "warm")
 #: a slow link for the throttled cold load: 20 Mbit/s down, 5 up, 40 ms round trip
 THROTTLE = {"offline": False, "latency": 40, "downloadThroughput": 20e6 / 8, "uploadThroughput": 5e6 / 8}
 
@@ -167,11 +182,35 @@ def serve_gzip(directory: Path, cache_seconds: int) -> tuple[Any, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
-def variant_copy(site: Path, name: str, drop: tuple[re.Pattern[str], ...]) -> Path:
-    """A copy of ``site`` whose calculator page lacks the settings ``drop`` matches (each once)."""
-    out = ROOT / "build" / f"bench-site-{name}"
+def wheel_without_pyc(site: Path) -> None:
+    """In ``site`` (a copy), the calculators wheel without its ``__pycache__/*.pyc`` (the wheel as it
+    was before issue 11), and the lock's sha256 to match: for the plain boot."""
+    for lock_path in site.glob("assets/calculators/py/*/pyodide-lock.json"):
+        lock = json.loads(lock_path.read_text(encoding="utf-8"))
+        entry = lock["packages"]["calculators"]
+        wheel = lock_path.parent / entry["file_name"]
+        out = io.BytesIO()
+        with zipfile.ZipFile(wheel) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+            for info in zin.infolist():
+                if info.filename.endswith(".pyc"):
+                    continue
+                data = zin.read(info)
+                if info.filename.endswith(".dist-info/RECORD"):
+                    data = b"".join(line for line in data.splitlines(keepends=True) if b".pyc," not in line)
+                zout.writestr(info, data)
+        wheel.write_bytes(out.getvalue())
+        entry["sha256"] = hashlib.sha256(out.getvalue()).hexdigest()
+        lock_path.write_text(json.dumps(lock, indent=1), encoding="utf-8")
+
+
+def variant_copy(site: Path, name: str, drop: tuple[re.Pattern[str], ...], work: Path) -> Path:
+    """A copy of ``site`` (in ``work``) whose calculator page lacks the settings ``drop`` matches (each once);
+    the plain variant also gets the wheel without .pyc (:func:`wheel_without_pyc`)."""
+    out = work / f"bench-site-{name}"
     shutil.rmtree(out, ignore_errors=True)
     shutil.copytree(site, out)
+    if name == "plain":
+        wheel_without_pyc(out)
     page = out / CALC_PAGE / "index.html"
     text = page.read_text(encoding="utf-8")
     for pattern in drop:
@@ -204,7 +243,8 @@ def new_chromium_cpu_s(before: dict[int, float]) -> float:
     return sum(cpu for pid, cpu in chromium_cpu().items() if pid not in before)
 
 
-def boot_comparison(playwright: Any, bases: dict[str, str], rounds: int) -> list[tuple[str, str]]:
+def boot_comparison(playwright: Any, bases: dict[str, str], rounds: int,
+                    kinds_run: tuple[str, ...] = KINDS) -> list[tuple[str, str]]:
     """Cold, throttled cold and warm time to live, variants interleaved, each in a persistent profile.
 
     Cold: a fresh profile. Throttled: a fresh profile behind :data:`THROTTLE` (CDP network
@@ -213,38 +253,44 @@ def boot_comparison(playwright: Any, bases: dict[str, str], rounds: int) -> list
     for the cold load, from launch until live.  Ratios are against the first variant, in the same run.
     """
     path = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-    kinds = ("cold", "cold, 20 Mbit/s + 40 ms", "warm", "browser CPU s, cold")
+    kinds = tuple(k for k, key in (("cold", "cold"), ("cold, 20 Mbit/s + 40 ms", "throttled"), ("warm", "warm"),
+                                   ("browser CPU s, cold", "cold")) if key in kinds_run)
     times: dict[tuple[str, str], list[float]] = {(v, k): [] for v in bases for k in kinds}
     loads = [os.getloadavg()[0]]
     names = list(bases)
+    stages: dict[str, str] = {}  # the last throttled load's worker stages, per variant
     for r in range(rounds):
         order = names[r % len(names):] + names[:r % len(names)]  # rotate the order each round
         for variant in order:
             url = bases[variant] + CALC_PAGE
-            with tempfile.TemporaryDirectory(prefix="bench-profile-") as profile:
-                before = chromium_cpu()
-                context = playwright.chromium.launch_persistent_context(
-                    profile, executable_path=path, args=CHROMIUM_ARGS, headless=True)
-                page = context.pages[0] if context.pages else context.new_page()
-                times[variant, "cold"].append(time_to_live(page, url))
-                times[variant, "browser CPU s, cold"].append(new_chromium_cpu_s(before))
-                warm = []
-                for i in range(3):
-                    page.goto(bases[variant] + PLAIN_PAGE)
-                    t = time_to_live(page, url)
-                    if i:
-                        warm.append(t)
-                times[variant, "warm"].append(statistics.median(warm))
-                context.close()
-            with tempfile.TemporaryDirectory(prefix="bench-profile-") as profile:
-                context = playwright.chromium.launch_persistent_context(
-                    profile, executable_path=path, args=CHROMIUM_ARGS, headless=True)
-                page = context.pages[0] if context.pages else context.new_page()
-                cdp = context.new_cdp_session(page)
-                cdp.send("Network.enable")
-                cdp.send("Network.emulateNetworkConditions", THROTTLE)
-                times[variant, "cold, 20 Mbit/s + 40 ms"].append(time_to_live(page, url))
-                context.close()
+            if "cold" in kinds_run:
+                with tempfile.TemporaryDirectory(prefix="bench-profile-") as profile:
+                    before = chromium_cpu()
+                    context = playwright.chromium.launch_persistent_context(
+                        profile, executable_path=path, args=CHROMIUM_ARGS, headless=True)
+                    page = context.pages[0] if context.pages else context.new_page()
+                    times[variant, "cold"].append(time_to_live(page, url))
+                    times[variant, "browser CPU s, cold"].append(new_chromium_cpu_s(before))
+                    if "warm" in kinds_run:
+                        warm = []
+                        for i in range(3):
+                            page.goto(bases[variant] + PLAIN_PAGE)
+                            t = time_to_live(page, url)
+                            if i:
+                                warm.append(t)
+                        times[variant, "warm"].append(statistics.median(warm))
+                    context.close()
+            if "throttled" in kinds_run:
+                with tempfile.TemporaryDirectory(prefix="bench-profile-") as profile:
+                    context = playwright.chromium.launch_persistent_context(
+                        profile, executable_path=path, args=CHROMIUM_ARGS, headless=True)
+                    page = context.pages[0] if context.pages else context.new_page()
+                    cdp = context.new_cdp_session(page)
+                    cdp.send("Network.enable")
+                    cdp.send("Network.emulateNetworkConditions", THROTTLE)
+                    times[variant, "cold, 20 Mbit/s + 40 ms"].append(time_to_live(page, url))
+                    stages[variant] = str(page.evaluate("() => JSON.stringify(window.fnCalculators.stages)"))
+                    context.close()
         loads.append(os.getloadavg()[0])
     out: list[tuple[str, str]] = []
     base = names[0]
@@ -259,11 +305,17 @@ def boot_comparison(playwright: Any, bases: dict[str, str], rounds: int) -> list
         for v in names[1:]:
             ratio = statistics.median(times[v, kind]) / statistics.median(times[base, kind])
             out.append((f"{kind}, ratio {v} / {base}", f"{ratio:.2f}"))
+    for v, text in stages.items():
+        out.append((f"worker stages, last throttled load, {v}", text))
     out.append(("load average (1 min) before, after each round", ", ".join(f"{x:.2f}" for x in loads)))
     return out
 
 
 # ---------------------------------------------------------------- end of the issue 11 section
+
+
+class _Done(Exception):
+    """--boot-only: the boot comparison is all."""
 
 
 def mib(n: int) -> str:
@@ -277,7 +329,24 @@ def main() -> int:
     parser.add_argument("--site", type=Path, help="use this built site instead of building one")
     parser.add_argument("--boot-rounds", type=int, default=4,
                         help="interleaved rounds of the boot-variant comparison (0: skip)")
+    parser.add_argument("--variants", default=DEFAULT_VARIANTS,
+                        help=f"boot variants to compare, the first is the base of the ratios; of {', '.join(VARIANTS)} "
+                        f"(default {DEFAULT_VARIANTS})")
+    parser.add_argument("--kinds", default=",".join(KINDS),
+                        help=f"loads of the boot comparison, of {', '.join(KINDS)} (warm needs cold)")
+    parser.add_argument("--work", type=Path, default=ROOT / "build",
+                        help="where the variant copies of the site go (default build/)")
+    parser.add_argument("--extra-site", action="append", default=[], metavar="LABEL=DIR",
+                        help="one more boot variant: another built site, as it is (e.g. an experiment)")
+    parser.add_argument("--boot-only", action="store_true",
+                        help="only the boot comparison (no build time, recompute latency or bytes)")
     args = parser.parse_args()
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    kinds_run = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+    if not variants or any(v not in VARIANTS for v in variants) or any(k not in KINDS for k in kinds_run):
+        parser.error(f"--variants: of {', '.join(VARIANTS)}; --kinds: of {', '.join(KINDS)}")
+    if "warm" in kinds_run and "cold" not in kinds_run:
+        parser.error("--kinds: warm needs cold")
 
     figures: list[tuple[str, str]] = []
     if args.site is None:
@@ -292,16 +361,22 @@ def main() -> int:
         site = args.site
     server, base = serve(site, cache_seconds=3600)
     # the boot comparison is served compressed, as a static host serves it (GZIP_TYPES)
-    plain_server, plain_base = serve_gzip(variant_copy(site, "plain", (_STDLIB_KEYS, _SNAPSHOT_KEYS)), 3600)
-    stdlib_server, stdlib_base = serve_gzip(variant_copy(site, "stdlib-only", (_SNAPSHOT_KEYS,)), 3600)
-    shipped_server, shipped_base = serve_gzip(site, 3600)
+    servers = [server]
+    bases: dict[str, str] = {}
+    for name in variants:
+        label, drop = VARIANTS[name]
+        srv, bases[label] = serve_gzip(variant_copy(site, name, drop, args.work) if drop else site, 3600)
+        servers.append(srv)
+    for spec in args.extra_site:
+        label, _, directory = spec.partition("=")
+        srv, bases[label] = serve_gzip(Path(directory), 3600)
+        servers.append(srv)
     try:
         with sync_playwright() as playwright:
             if args.boot_rounds:
-                figures.extend(boot_comparison(
-                    playwright,
-                    {"plain boot": plain_base, "precompiled stdlib": stdlib_base, "shipped (snapshot)": shipped_base},
-                    args.boot_rounds))
+                figures.extend(boot_comparison(playwright, bases, args.boot_rounds, kinds_run))
+            if args.boot_only:
+                raise _Done
             browser = launch(playwright)
             cold: list[float] = []
             warm: list[float] = []
@@ -339,8 +414,10 @@ def main() -> int:
                 figures.append((f"bytes, {label} ({path}), cold",
                                 f"{mib(raw)} as served here, {mib(gz)} gzipped; {count} requests"))
             browser.close()
+    except _Done:
+        pass
     finally:
-        for srv in (server, plain_server, stdlib_server, shipped_server):
+        for srv in servers:
             srv.shutdown()
             srv.server_close()
 

@@ -86,7 +86,7 @@ def test_bytes_that_are_no_snapshot_of_this_build_fall_back(open_page: OpenPage)
 
 
 def test_on_a_slow_link_the_page_boots_normally_and_prefetches_the_snapshot(open_page: OpenPage) -> None:
-    """The stdlib download is slowed to under the worker's fast-link threshold (6 MB/s): the page
+    """The stdlib download is slowed to under the worker's fast-link threshold (3 MB/s of the stdlib): the page
     boots without the snapshot, then fetches the snapshot at low priority once live, for the next
     visit.  (Playwright turns the HTTP cache off while a route is set, so the reuse is checked in
     the next test.)"""
@@ -94,7 +94,7 @@ def test_on_a_slow_link_the_page_boots_normally_and_prefetches_the_snapshot(open
     def setup(context: BrowserContext) -> None:
         def slow(route: Route) -> None:
             response = route.fetch()
-            time.sleep(1.5)  # ~2.5 MB in more than 1.5 s: under 2 MB/s
+            time.sleep(1.5)  # ~2 MB in more than 1.5 s: under 1.4 MB/s
             route.fulfill(response=response)
 
         context.route("**/stdlib-*.zip", slow)

@@ -31,9 +31,7 @@ SCRIPT = ROOT / "scripts" / "memory-snapshot.mjs"
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     """(wheel, precompiled stdlib, gzipped snapshot) made by the site build's code."""
     out = tmp_path_factory.mktemp("snapshot")
-    wheel = calculator_pages.build_wheel(out)
-    lock = calculator_pages.lock_for(wheel, NPM_PYODIDE / "pyodide-lock.json")
-    stdlib = calculator_pages.precompiled_stdlib(NPM_PYODIDE, wheel, lock)
+    wheel, _, stdlib = calculator_pages.shipped_wheel(NPM_PYODIDE, out)
     return wheel, stdlib, calculator_pages.memory_snapshot(NPM_PYODIDE, wheel, stdlib)
 
 

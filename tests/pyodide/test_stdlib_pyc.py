@@ -1,7 +1,8 @@
 """The precompiled, trimmed stdlib (issue 11): every calculator and its error paths run on it alone.
 
-The zip is the one the site build ships (hooks/calculator_pages.precompiled_stdlib); Pyodide boots
-with ``stdLibURL`` pointing at it, so an import of a module the trim left out fails here.
+The zip and the wheel are the ones the site build ships (hooks/calculator_pages.shipped_wheel: the
+package carries its own ``.pyc`` too); Pyodide boots with ``stdLibURL`` pointing at the zip and
+installs that wheel, so an import of a module the trim left out fails here.
 """
 
 from __future__ import annotations
@@ -37,12 +38,12 @@ def error_cases() -> list[tuple[str, Any]]:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """(the lock file, the precompiled stdlib zip) made by the site build's code."""
+    """(the lock file, the precompiled stdlib zip) made by the site build's code; the lock lists the
+    shipped wheel (with the package's .pyc), which sits beside it."""
     out = tmp_path_factory.mktemp("stdlib-pyc")
-    wheel = calculator_pages.build_wheel(out)
-    lock = calculator_pages.lock_for(wheel, NPM_PYODIDE / "pyodide-lock.json")
-    (out / "pyodide-lock.json").write_text(json.dumps(lock), encoding="utf-8")
-    return out / "pyodide-lock.json", calculator_pages.precompiled_stdlib(NPM_PYODIDE, wheel, lock)
+    wheel, lock, stdlib = calculator_pages.shipped_wheel(NPM_PYODIDE, out)
+    (wheel.parent / "pyodide-lock.json").write_text(json.dumps(lock), encoding="utf-8")
+    return wheel.parent / "pyodide-lock.json", stdlib
 
 
 @pytest.fixture(scope="module")
@@ -81,6 +82,26 @@ def test_every_pyc_carries_the_pinned_pyodides_magic(built: tuple[Path, Path], i
     with zipfile.ZipFile(stdlib) as zf:
         bad = [n for n in zf.namelist() if n.endswith(".pyc") and zf.read(n)[:4] != magic]
     assert not bad, bad[:10]
+
+
+def test_the_wheel_carries_the_package_as_pyc_with_the_pinned_magic(
+    built: tuple[Path, Path], in_pyodide: dict[str, Any]
+) -> None:
+    lock, _ = built
+    magic = bytes.fromhex(in_pyodide["magic"])
+    tag = in_pyodide["cache_tag"]
+    with zipfile.ZipFile(next(lock.parent.glob("*.whl"))) as zf:
+        names = zf.namelist()
+        pycs = {n: zf.read(n) for n in names if n.endswith(".pyc")}
+    sources = [n for n in names if n.startswith("calculators/") and n.endswith(".py")]
+    want = {f"{n.rsplit('/', 1)[0]}/__pycache__/{n.rsplit('/', 1)[1][:-3]}.{tag}.pyc" for n in sources}
+    assert set(pycs) == want, sorted(set(pycs) ^ want)[:10]
+    for name, data in pycs.items():
+        assert data[:4] == magic, name
+        # flags: hash-based (bit 0), not checked against the source (bit 1 clear): imported as is
+        assert int.from_bytes(data[4:8], "little") == 0b01, name
+    # Pyodide found them where it looks for the package's bytecode
+    assert in_pyodide["package_cached"] and all(in_pyodide["package_cached"].values()), in_pyodide["package_cached"]
 
 
 def test_pyodide_imported_the_stdlib_from_the_pyc_zip(in_pyodide: dict[str, Any]) -> None:

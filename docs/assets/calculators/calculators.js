@@ -1,8 +1,9 @@
 // Calculators in the page (hooks/calculator_pages.py renders the forms and pre-rendered results).
 //
-// A module Web Worker (worker.js) runs the calculators package in Pyodide, started when a
-// calculator scrolls into view or is touched.  Every input change is sent (debounced) as
-// {name, values}; the reply fills the outputs.  Rules kept here:
+// A module Web Worker (worker.js) runs the calculators package in Pyodide.  The page's <head>
+// starts it (early.js, inlined by the hook: its downloads and boot overlap the page's loading);
+// this script adopts it when a calculator scrolls into view or is touched.  Every input change
+// is sent (debounced) as {name, values}; the reply fills the outputs.  Rules kept here:
 // * all user and URL text is data: set with .value / .textContent, never parsed as HTML;
 // * an invalid value marks its field (aria-invalid + message via aria-describedby) and keeps the
 //   text; no Python traceback is ever shown;
@@ -43,7 +44,6 @@ const STATUS_LINES = {
 
 const settingsEl = document.getElementById("fn-calculators-config");
 const SETTINGS = settingsEl ? JSON.parse(settingsEl.textContent) : null;
-const abs = (u) => new URL(u, document.baseURI).href;
 
 const stats = { readyMs: null, stages: null, computeMs: [], restarts: 0 };
 window.fnCalculators = stats; // read by the benchmark (scripts/bench.py)
@@ -57,16 +57,20 @@ const waiting = new Map(); // id -> {resolve, timer}
 
 function startWorker() {
   if (ready) return ready;
-  const t0 = performance.now();
   ready = new Promise((resolve, reject) => {
     let timer = setTimeout(() => reject(new Error("timed out")), LOAD_TIMEOUT_MS);
+    // The worker the page's <head> started (early.js; issue 11), once; else a new one from there.
+    let started = window.fnCalculatorsEarly;
+    window.fnCalculatorsEarly = null;
     try {
-      worker = new Worker(abs(SETTINGS.worker), { type: "module" });
+      started = started || window.fnCalculatorsWorker();
     } catch (err) {
       clearTimeout(timer);
       reject(err);
       return;
     }
+    worker = started.worker;
+    const t0 = started.t0;
     worker.onmessage = (event) => {
       const msg = event.data || {};
       if (msg.type === "ready") {
@@ -95,19 +99,11 @@ function startWorker() {
       // After a successful start, an uncaught error in the worker: replace it.
       if (stats.readyMs !== null && waiting.size) restartWorker("the Python runtime failed and was restarted");
     };
-    worker.postMessage({
-      type: "init",
-      indexURL: abs(SETTINGS.indexURL),
-      lockFileURL: abs(SETTINGS.lockFileURL),
-      packageBaseUrl: abs(SETTINGS.packageBaseUrl),
-      package: SETTINGS.package,
-      stdlib: SETTINGS.stdlib ? abs(SETTINGS.stdlib) : null, // precompiled stdlib (issue 11)
-      stdlibSha256: SETTINGS.stdlibSha256 || null,
-      snapshot: SETTINGS.snapshot ? abs(SETTINGS.snapshot) : null, // memory snapshot (issue 11)
-      snapshotSha256: SETTINGS.snapshotSha256 || null,
-      wheel: SETTINGS.wheel ? abs(SETTINGS.wheel) : null,
-      wheelSha256: SETTINGS.wheelSha256 || null,
-    });
+    // What an early worker said before this script ran ("ready", "failed", an error), in order.
+    for (const event of started.events.splice(0)) {
+      if (event.type === "error") worker.onerror(event);
+      else worker.onmessage(event);
+    }
   });
   ready.catch(() => {
     if (worker) worker.terminate();
@@ -867,7 +863,7 @@ class Calculator {
 const forms = [...document.querySelectorAll("form[data-calculator]")];
 const calculators = forms.map((form) => new Calculator(form, forms.length > 1 ? `${form.dataset.calculator}.` : ""));
 
-if (!SETTINGS || typeof Worker === "undefined") {
+if (!SETTINGS || typeof Worker === "undefined" || typeof window.fnCalculatorsWorker !== "function") {
   for (const calc of calculators) calc.offline();
 } else if (calculators.some((calc) => calc.urgent)) {
   for (const calc of calculators) calc.touch();
