@@ -7,7 +7,8 @@ through :func:`calculators.simulate.simulate` and fits the two efficiencies of
 :class:`calculators.roofline.Efficiency`: the bandwidth utilisation (MBU, which sets decode steps
 and so TPOT) and the FLOPs utilisation (MFU, which sets prefill and so TTFT), by bisection on each
 in turn (TPOT falls as MBU rises, TTFT as MFU rises).  The result says what was predicted with the
-default efficiencies, and after the fit, against what was measured.
+default efficiencies, and after the fit, against what was measured.  A GuideLLM report is read
+too (:func:`parse_guidellm`).
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ def _num(data: dict[str, Any], key: str, minimum: float = 0.0) -> float:
     return float(v)
 
 
-def parse_bench(text: str) -> Bench:
-    """A ``vllm bench serve --save-result --save-detailed`` JSON file's text."""
+def parse_bench(text: str, benchmark: int = 1) -> Bench:
+    """A ``vllm bench serve --save-result --save-detailed`` JSON file's text, or a GuideLLM report
+    (``guidellm benchmark --output-path report.json``: :func:`parse_guidellm`, its ``benchmark``-th
+    run, counting from 1)."""
     if not isinstance(text, str) or len(text) > MAX_BENCH_CHARS:
         raise CalcError("bench", f"expected the text of a vllm bench serve result (≤ {MAX_BENCH_CHARS:,} characters)")
     if text.lstrip()[:1] != "{":
@@ -59,6 +62,8 @@ def parse_bench(text: str) -> Bench:
         raise CalcError("bench", f"not valid JSON: {str(exc)[:120]}") from None
     if not isinstance(data, dict):
         raise CalcError("bench", "not a JSON object")
+    if "benchmarks" in data and "input_lens" not in data:
+        return parse_guidellm(data, benchmark)
     ins, outs = data.get("input_lens"), data.get("output_lens")
     if not isinstance(ins, list) or not isinstance(outs, list) or not ins or len(ins) != len(outs):
         raise CalcError(
@@ -161,3 +166,87 @@ def calibrate(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, kv_cache_dtype: 
     after = replay(mbu, mfu)
     measured = Comparison(bench.median_ttft_s, bench.median_tpot_s, bench.output_tokens_per_s)
     return Calibration(mbu=mbu, mfu=mfu, measured=measured, before=before, after=after)
+
+
+def _median(values: list[float]) -> float:
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def parse_guidellm(data: dict[str, Any], benchmark: int = 1) -> Bench:
+    """One run of a GuideLLM report (vllm-project/guidellm; ``benchmarks[i]`` of the JSON it saves).
+
+    Read per successful request (``requests.successful``; GuideLLM may keep a sample of them):
+    ``prompt_tokens`` and ``output_tokens``, ``time_to_first_token_ms`` and
+    ``inter_token_latency_ms`` (GuideLLM's time between tokens after the first, which is what
+    vLLM's bench calls TPOT; its ``time_per_output_token_ms`` includes the first token).  These are
+    fields in GuideLLM 0.2–0.3 (schemas in ``guidellm/benchmark/benchmark.py``) and computed fields
+    written to the JSON since 0.4 (``GenerativeRequestStats``, guidellm/schemas/request_stats.py).
+    The load: the run's strategy (``config.strategy`` since 0.4, ``args.strategy`` before): ``synchronous`` = 1 client,
+    ``concurrent`` = ``streams`` clients, ``constant`` / ``poisson`` = ``rate`` requests/s (both
+    replayed as Poisson arrivals), ``throughput`` = all at once.  Output tokens/s = the requests'
+    output tokens ÷ the run's ``duration`` (0 when the file has none: only shown, not fitted)."""
+    runs = data.get("benchmarks")
+    if not isinstance(runs, list) or not runs:
+        raise CalcError("bench.benchmarks", "a GuideLLM report needs a non-empty list of benchmarks")
+    if isinstance(benchmark, bool) or not isinstance(benchmark, int) or not 1 <= benchmark <= len(runs):
+        raise CalcError("benchmark", f"this GuideLLM report has {len(runs)} runs: choose one from 1 to {len(runs)}")
+    run = runs[benchmark - 1]
+    if not isinstance(run, dict):
+        raise CalcError("bench.benchmarks", "each benchmark must be a JSON object")
+    requests = run.get("requests")
+    ok = requests.get("successful") if isinstance(requests, dict) else None
+    if not isinstance(ok, list) or not ok:
+        raise CalcError("bench.requests", "the run has no requests.successful list (per-request statistics)")
+    lengths: list[tuple[int, int]] = []
+    ttft: list[float] = []
+    itl: list[float] = []
+    for r in ok[:MAX_REPLAY]:
+        if not isinstance(r, dict):
+            raise CalcError("bench.requests", "each request must be a JSON object")
+        p, o = r.get("prompt_tokens"), r.get("output_tokens")
+        if any(isinstance(x, bool) or not isinstance(x, int) or not 0 <= x <= 1 << 24 for x in (p, o)):
+            raise CalcError("bench.requests", "prompt_tokens and output_tokens must be whole numbers of tokens")
+        assert isinstance(p, int) and isinstance(o, int)
+        if o < 1:
+            continue
+        lengths.append((max(p, 1), o))
+        for key, out in (("time_to_first_token_ms", ttft), ("inter_token_latency_ms", itl)):
+            v = r.get(key)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0:
+                out.append(float(v) / 1000)
+    if not lengths:
+        raise CalcError("bench.requests", "no successful request produced output")
+    if not ttft or not itl:
+        raise CalcError("bench.requests", "the requests carry no time_to_first_token_ms / inter_token_latency_ms")
+    args = run.get("config") if isinstance(run.get("config"), dict) else run.get("args")
+    strategy = args.get("strategy") if isinstance(args, dict) else None
+    if not isinstance(strategy, dict):
+        raise CalcError("bench.config", "the run names no strategy (config.strategy or args.strategy)")
+    kind = strategy.get("type_")
+    rate: float | None = None
+    conc: int | None = None
+    if kind == "synchronous":
+        conc = 1
+    elif kind == "concurrent":
+        streams = strategy.get("streams")
+        if isinstance(streams, bool) or not isinstance(streams, int) or streams < 1:
+            raise CalcError("bench.config", "a concurrent strategy needs streams ≥ 1")
+        conc = streams
+    elif kind in ("constant", "poisson"):
+        rate = _num(strategy, "rate", 1e-9)
+    elif kind != "throughput":
+        raise CalcError("bench.config", f"strategy {str(kind)[:30]!r} is not synchronous, concurrent, constant, "
+                        "poisson or throughput")
+    duration = run.get("duration")
+    out_tps = 0.0
+    if isinstance(duration, (int, float)) and not isinstance(duration, bool) and math.isfinite(duration) \
+            and duration > 0:
+        out_tps = sum(o for _, o in lengths) / duration
+    model = ""
+    backend = args.get("backend") if isinstance(args, dict) else None
+    if isinstance(backend, dict) and isinstance(backend.get("model"), str):
+        model = backend["model"]
+    return Bench(lengths=tuple(lengths), request_rate=rate, max_concurrency=conc, median_ttft_s=_median(ttft),
+                 median_tpot_s=_median(itl), output_tokens_per_s=out_tps, model_id=model)

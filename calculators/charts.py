@@ -393,3 +393,73 @@ def context_lengths(limit: int, *extra: int, start: int = 1024) -> list[int]:
         n *= 2
     out.add(max(limit, 1))
     return sorted(out)
+
+
+# ---------------------------------------------------------------- planner: throughput per GPU against tail latency
+
+
+def pareto_chart(
+    series: list[tuple[str, list[tuple[float, float]]]],
+    front: list[tuple[float, float]],
+    title: str,
+    latency_label: str,
+    slo_limit_s: float | None = None,
+    width: int = WIDTH,
+    plot_height: int = 220,
+) -> str:
+    """Output tokens/s per GPU (y, log) against a tail latency (x, log ms): one line per configuration
+    ``(label, [(latency_s, tokens_per_s_per_gpu), …])``, the Pareto front ringed, the SLO's limit as
+    a dashed vertical line."""
+    pts = [p for _, s in series for p in s if p[0] > 0 and p[1] > 0] + [p for p in front if p[0] > 0 and p[1] > 0]
+    if not pts:
+        raise ValueError("no point with a positive latency and throughput")
+    xs = [p[0] * 1000 for p in pts] + ([slo_limit_s * 1000] if slo_limit_s else [])
+    ys = [p[1] for p in pts]
+    x_lo, x_hi = min(xs) / 1.5, max(xs) * 1.5
+    y_lo, y_hi = min(ys) / 1.5, max(ys) * 1.5
+    out, (left, top, pw, ph), height = _frame(title, width, 52, plot_height, 12, 42 + 16 * len(series))
+    sx = _log_scale(x_lo, x_hi, left, pw)
+    sy = _log_scale(y_lo, y_hi, top, ph, flip=True)
+    faint = ' stroke-opacity="0.12"'
+    ticks = [t * m for t in _log_ticks(x_lo, x_hi) for m in (1, 2, 5) if x_lo <= t * m <= x_hi]
+    for t in ticks:
+        out.append(_line(sx(t), top, sx(t), top + ph, extra=faint))
+    for x, label in _spaced([(sx(t), f"{_tick_label(t)}") for t in ticks], FONT_SMALL):
+        out.append(_text(x, top + ph + 15, label, anchor="middle"))
+    y_ticks = [t * m for t in _log_ticks(y_lo, y_hi) for m in (1, 2, 5) if y_lo <= t * m <= y_hi]
+    last = math.inf
+    for t in y_ticks:
+        out.append(_line(left, sy(t), left + pw, sy(t), extra=faint))
+        if last - sy(t) >= 16:
+            out.append(_text(left - 4, sy(t) + 4, _tick_label(t), anchor="end"))
+            last = sy(t)
+    out.append(_text(left + pw / 2, top + ph + 32, f"{latency_label} (ms)", FONT_LABEL, "middle"))
+    out.append(_text(14, top + ph / 2, "output tokens/s per GPU", FONT_LABEL, "middle",
+                     extra=f' transform="rotate(-90 14 {top + ph / 2:.1f})"'))
+    if slo_limit_s:
+        lx = sx(slo_limit_s * 1000)
+        out.append(_line(lx, top, lx, top + ph, PALETTE[6], ' stroke-dasharray="4 3"'))
+        label = f"SLO {slo_limit_s * 1000:,.4g} ms"
+        tx, anchor = _beside(lx, label, FONT_SMALL, left, left + pw)
+        out.append(_text(tx, top + 14, label, FONT_SMALL, anchor, fill=PALETTE[6]))
+    for i, (label, s) in enumerate(series):
+        colour = PALETTE[i % 6]
+        good = sorted((p for p in s if p[0] > 0 and p[1] > 0), key=lambda p: p[1])
+        if len(good) > 1:
+            d = _path([sx(p[0] * 1000) for p in good], [sy(p[1]) for p in good])
+            out.append(f'<path d="{d}" fill="none" stroke="{colour}" stroke-width="2">'
+                       f"<title>{escape(label)}</title></path>")
+        for lat, tps in good:
+            out.append(f'<circle cx="{sx(lat * 1000):.1f}" cy="{sy(tps):.1f}" r="3" fill="{colour}">'
+                       f"<title>{escape(label)}: {lat * 1000:,.1f} ms, {tps:,.0f} tokens/s per GPU</title></circle>")
+        ly = height - 4 - 16 * (len(series) - 1 - i)
+        out.append(_line(left, ly - 4, left + 16, ly - 4, colour, ' stroke-width="2"'))
+        out.append(_text(left + 22, ly, label, FONT_SMALL))
+    for lat, tps in front:
+        if lat > 0 and tps > 0:
+            out.append(f'<circle cx="{sx(lat * 1000):.1f}" cy="{sy(tps):.1f}" r="6" fill="none" '
+                       f'stroke="currentColor" stroke-width="1.5"><title>Pareto front: {lat * 1000:,.1f} ms, '
+                       f"{tps:,.0f} tokens/s per GPU</title></circle>")
+    out.append(_text(left + pw - 4, top + ph - 6, "ringed: Pareto front", FONT_SMALL, "end"))
+    out.append("</svg>")
+    return "".join(out)

@@ -102,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
     for inp in calc.inputs:
         if inp.kind == "bool" and not inp.page_only:
             raw[inp.name] = bool(getattr(args, inp.name))
+    if calc.name == "calibrate" and not (raw.get("bench") or "").strip():
+        sys.stderr.write("error: --bench: give the JSON file that vllm bench serve --save-result --save-detailed "
+                         "wrote\n")
+        return 2
     if isinstance(raw.get("config"), str) and not raw["config"].strip():
         sys.stderr.write("error: --config: is empty: give the path of a config.json or of a checkpoint folder\n")
         return 2

@@ -219,8 +219,9 @@ def _coerce(inp: Input, raw: Any) -> Any:
         if inp.kind == "model" and len(text) > 200:
             raise CalcError(inp.name, "is too long for a model id")
         return text.lower() if inp.kind == "choice" and inp.name != "model" else text
-    if len(raw) > MAX_CONFIG_CHARS:
-        raise CalcError(inp.name, f"is {len(raw):,} characters; the limit is {MAX_CONFIG_CHARS:,}")
+    limit = calibrate.MAX_BENCH_CHARS if inp.name == "bench-json" else MAX_CONFIG_CHARS
+    if len(raw) > limit:
+        raise CalcError(inp.name, f"is {len(raw):,} characters; the limit is {limit:,}")
     return raw
 
 
@@ -262,8 +263,8 @@ def resolve_model(values: Mapping[str, Any]) -> models.ModelSpec:
     return models.load_preset(values["model"])
 
 
-def _read_text(path: str) -> str:
-    """A regular UTF-8 file of at most MAX_CONFIG_CHARS characters (never a FIFO or a device)."""
+def _read_text(path: str, limit: int = MAX_CONFIG_CHARS) -> str:
+    """A regular UTF-8 file of at most ``limit`` characters (never a FIFO or a device)."""
     try:
         regular = os.path.isfile(path)
     except ValueError:  # e.g. a NUL byte in the path
@@ -272,13 +273,16 @@ def _read_text(path: str) -> str:
         raise CalcError("config", f"{path[:80]} is not a regular file (or does not exist)")
     try:
         with open(path, encoding="utf-8") as fh:
-            return fh.read(MAX_CONFIG_CHARS + 1)
+            text = fh.read(limit + 1)
     except OSError as exc:
         raise CalcError("config", f"cannot read {path[:80]}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise CalcError("config", f"{path[:80]} is not UTF-8 text") from None
     except ValueError:  # e.g. a NUL byte in the path
         raise CalcError("config", f"{path[:80]!r} is not a usable file path") from None
+    if limit != MAX_CONFIG_CHARS and len(text) > limit:
+        raise CalcError("config", f"{path[:80]} is longer than {limit:,} characters")
+    return text
 
 
 def resolve_gpu(values: Mapping[str, Any]) -> hardware.GPU:
@@ -740,7 +744,9 @@ def _roofline(v: dict[str, Any]) -> dict[str, Any]:
         "kv_max_batch": r.kv_max_batch,
         "weights_fit": r.weights_fit,
         "efficiency": {"mbu": eff.mbu, "mfu": eff.mfu, "link": eff.link,
-                       "allreduce_latency_s": eff.allreduce_latency_s},
+                       "allreduce_latency_s": eff.allreduce_latency_s,
+                       "moe_layer_overhead_s": eff.moe_layer_overhead_s, "enforce_eager": eff.enforce_eager,
+                       "eager_layer_overhead_s": roofline.EAGER_LAYER_OVERHEAD_S},
         "curve": [p.__dict__ for p in r.curve],
         "assumptions": _assumptions(spec) + [
             f"decode at mean context prompt + output/2 = {r.context_tokens:g} tokens",
@@ -865,17 +871,21 @@ def _lengths(text: str, name: str) -> simulate.Lengths:
 def _simulate(v: dict[str, Any]) -> dict[str, Any]:
     spec = resolve_model(v)
     gpu = resolve_gpu(v)
+    if v["think-time-s"] and v["sessions"] is None:
+        raise CalcError("think-time-s", "a think time needs --sessions (a closed loop)")
     r = simulate.simulate(
-        spec, gpu, tp=v["tp"], pp=v["pp"], rate=v["rate"], prompt=_lengths(v["prompt-tokens"], "prompt-tokens"),
+        spec, gpu, tp=v["tp"], pp=v["pp"], rate=None if v["sessions"] else v["rate"],
+        concurrency=v["sessions"], think_s=v["think-time-s"], prompt=_lengths(v["prompt-tokens"], "prompt-tokens"),
         output=_lengths(v["output-tokens"], "output-tokens"), requests=v["requests"], max_num_seqs=v["max-num-seqs"],
         max_model_len=v["max-model-len"], max_num_batched_tokens=v["max-num-batched-tokens"], seed=v["seed"],
         weights_dtype=v["weights-dtype"], kv_cache_dtype=v["kv-cache-dtype"], prefix_hit=v["prefix-hit"],
-        slo=simulate.parse_slo(v["slo"]) if v["slo"] else None,
+        slo=simulate.parse_slo(v["slo"]) if v["slo"] else None, eff=_eff(v),
     )
     return {
         "model": spec.model_id,
         "gpu": gpu.id,
         "tp": v["tp"],
+        "pp": v["pp"],
         "requests": r.requests,
         "duration_s": r.duration_s,
         "request_throughput_per_s": r.request_throughput_per_s,
@@ -899,40 +909,195 @@ def _simulate(v: dict[str, Any]) -> dict[str, Any]:
         "goodput_requests_per_s": r.goodput_requests_per_s,
         "kv_timeline": [list(p) for p in r.kv_timeline],
         "assumptions": _assumptions(spec) + [
-            "step times from the roofline model of a mixed step (expected, default efficiencies)",
-            "one replica; Poisson arrivals; recompute preemption from the tail of the running queue",
-        ],
+            f"step times from the roofline model of a mixed step (expected; MBU {v['mbu']:g}, MFU {v['mfu']:g})",
+            "one replica; " + ("closed loop of sessions with exponential think times" if v["sessions"]
+                               else "Poisson arrivals") + "; recompute preemption from the tail of the running queue",
+        ] + ([f"pipeline: {v['pp']} stages of ⌈layers ÷ {v['pp']}⌉ layers, up to {v['pp']} batches in flight, "
+              "activations sent between stages"] if v["pp"] > 1 else []),
     }
+
+
+#: columns of the page's table of simulated plans (``options_table`` of plan-sim)
+PLAN_SIM_COLUMNS = ("GPU", "TP", "PP", "Weights", "Meets SLO", "Replicas", "GPUs", "Tail latency", "TTFT p99",
+                    "TPOT p99", "Tokens/s per GPU", "Cost per hour", "Cost per 1M tokens", "Status")
+
+
+def _dtypes_list(text: str) -> tuple[str, ...]:
+    names = [t.strip().lower() for t in text.replace(";", ",").split(",") if t.strip()]
+    allowed = [k for k, _ in _roofline_weights_choices()]
+    if not names:
+        raise CalcError("weights-dtypes", f"name one or more of {', '.join(allowed)}")
+    for n in names:
+        if n not in allowed:
+            raise CalcError("weights-dtypes", f"unknown weights format {n[:20]!r}; choose from {', '.join(allowed)}")
+    return tuple(dict.fromkeys(names))
+
+
+def _plan_sim(v: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0915
+    from calculators.display import human  # display imports this module
+
+    spec = resolve_model(v)
+    if v["sessions"] is not None:
+        v = {**v, "rate": None}  # sessions replace the rate
+    if v["think-time-s"] and v["sessions"] is None:
+        raise CalcError("think-time-s", "a think time needs --sessions (a closed loop)")
+    w = planner.ServingWorkload(
+        prompt=_lengths(v["prompt-tokens"], "prompt-tokens"), output=_lengths(v["output-tokens"], "output-tokens"),
+        rate_per_s=v["rate"], sessions=v["sessions"], think_s=v["think-time-s"], prefix_hit=v["prefix-hit"])
+    slo = simulate.parse_slo(v["slo"])
+    gpus = None if v["gpu"] == "all" else [hardware.get_gpu(v["gpu"])]
+    prices = planner.parse_prices(v["gpu-prices"])
+    r = planner.search(spec, gpus, w, slo, weights_dtypes=_dtypes_list(v["weights-dtypes"]),
+                       kv_cache_dtype=v["kv-cache-dtype"], eff=_eff(v), prices=prices,
+                       gpu_hour_price=v["gpu-hour-price"], max_tp=v["max-tp"], max_pp=v["max-pp"],
+                       requests=v["requests"], seed=v["seed"])
+    rec = r.candidates[r.recommended] if r.recommended is not None else None
+    metric, pct, limit = slo.terms[0]
+    term = f"{metric.upper()} p{pct:g}"
+    load = (f"{v['rate']:g} requests/s" if v["rate"] is not None
+            else f"{v['sessions']:,} sessions thinking {v['think-time-s']:g} s")
+    if rec is None or rec.best is None:
+        limits = sorted({c.status for c in r.candidates})
+        summary = (f"no plan meets {v['slo']} at {load} (limited by: {', '.join(limits)}); try more GPUs per replica "
+                   "(--max-tp, --max-pp), fp8 weights, a looser SLO or another GPU")
+    else:
+        b = rec.best
+        name = hardware.get_gpu(rec.gpu).name
+        cost = (f", {human(b.cost_per_hour, 'usd_per_hour')} (${b.cost_per_million_output_tokens:,.3f} per million "
+                "output tokens)" if b.cost_per_hour is not None and b.cost_per_million_output_tokens is not None
+                else "")
+        pp_text = f" × PP{rec.pp}" if rec.pp > 1 else ""
+        summary = (f"{b.replicas:,} × TP{rec.tp}{pp_text} {name} ({rec.weights_dtype} weights) = {b.gpus:,} "
+                   f"GPU{'s' if b.gpus > 1 else ''}; "
+                   f"{term} {1000 * b.tail_latency_s:,.0f} ms, TPOT p99 {1000 * b.tpot_s.p99:,.1f} ms "
+                   f"at {load}{cost}")
+
+    def ms(x: float | None) -> str:
+        return "—" if x is None else f"{1000 * x:,.1f} ms"
+
+    def rank(i: int) -> tuple[int, float, float, int]:
+        c = r.candidates[i]
+        if c.best is None:
+            return (2, 0.0, 0.0, i)
+        main = c.best.cost_per_hour if c.best.cost_per_hour is not None else float(c.best.gpus)
+        return (0 if i == r.recommended else 1, main, c.best.tail_latency_s, i)
+
+    rows = []
+    for i in sorted(range(len(r.candidates)), key=rank):
+        c = r.candidates[i]
+        best = c.best
+        try:
+            gpu_name = hardware.get_gpu(c.gpu).name
+        except CalcError:
+            gpu_name = c.gpu
+        per_m = best.cost_per_million_output_tokens if best else None
+        cells = [gpu_name, str(c.tp), str(c.pp), c.weights_dtype, "yes" if best else "no",
+                 f"{best.replicas:,}" if best else "—", f"{best.gpus:,}" if best else "—",
+                 ms(best.tail_latency_s if best else None),
+                 ms(best.ttft_s.p99 if best else None), ms(best.tpot_s.p99 if best else None),
+                 f"{best.output_tokens_per_s_per_gpu:,.0f}" if best else "—",
+                 human(best.cost_per_hour, "usd_per_hour") if best and best.cost_per_hour is not None else "—",
+                 f"${per_m:,.3f}" if per_m is not None else "—", c.status if not c.note else f"{c.status}: {c.note}"]
+        rows.append({"index": i, "recommended": i == r.recommended, "feasible": best is not None, "cells": cells})
+
+    series: dict[str, list[tuple[float, float]]] = {}
+    for p in r.points:
+        if p.curve:
+            label = f"{p.gpu} TP{p.tp}" + (f" PP{p.pp}" if p.pp > 1 else "") + f" {p.weights_dtype}"
+            series.setdefault(label, []).append((p.tail_latency_s, p.output_tokens_per_s_per_gpu))
+    front = [(r.points[i].tail_latency_s, r.points[i].output_tokens_per_s_per_gpu) for i in r.pareto]
+    chart = ""
+    if series or front:
+        chart = charts.pareto_chart(list(series.items()), front,
+                                    f"{spec.model_id}: output tokens/s per GPU against {term} (one replica "
+                                    "at 25-100 % of its saturated rate)", term, limit)
+    return {
+        "model": spec.model_id,
+        "workload": {"rate_per_s": w.rate_per_s, "sessions": w.sessions, "think_time_s": w.think_s,
+                     "prompt_tokens": v["prompt-tokens"], "output_tokens": v["output-tokens"],
+                     "mean_prompt_tokens": w.prompt.mean, "mean_output_tokens": w.output.mean,
+                     "prefix_hit": w.prefix_hit},
+        "slo": v["slo"],
+        "summary": summary,
+        "recommended": r.recommended,
+        "recommended_option": rec.as_dict() if rec else None,
+        "recommended_gpus": rec.best.gpus if rec and rec.best else None,
+        "recommended_replicas": rec.best.replicas if rec and rec.best else None,
+        "recommended_tail_latency_ms": 1000 * rec.best.tail_latency_s if rec and rec.best else None,
+        "recommended_cost_per_hour": rec.best.cost_per_hour if rec and rec.best else None,
+        "recommended_cost_per_million_output_tokens":
+            rec.best.cost_per_million_output_tokens if rec and rec.best else None,
+        "options": [c.as_dict() for c in r.candidates],
+        "points": [p.as_dict() for p in r.points],
+        "pareto": list(r.pareto),
+        "simulations": r.simulations,
+        "truncated": r.truncated,
+        "options_table": {"columns": list(PLAN_SIM_COLUMNS), "rows": rows},
+        "assumptions": _assumptions(spec) + [
+            f"each candidate replica count simulated with {v['requests']:,} requests (seed {v['seed']}), the same "
+            "requests at every count; a short run under-states a slowly growing queue",
+            "replicas split the load evenly: rate ÷ replicas each, or sessions ÷ replicas (rounded up)",
+            "closed loop: each session sends, waits for the last token, thinks an exponential time of the given "
+            "mean, then sends again",
+            "more replicas are assumed never to worsen the tail (replicas doubled, then bisected)",
+            "step times from the roofline model (expected); pass calibrated --mbu/--mfu to correct them",
+        ] + (["the search stopped at its simulation budget; some configurations were not tried"]
+             if r.truncated else []),
+        "chart_svg": chart,
+    }
+
+
+#: what the calibrate page says before a benchmark file is given (the command line requires --bench)
+CALIBRATE_WAITING = ("no benchmark yet: paste the JSON that vllm bench serve --save-result --save-detailed wrote "
+                     "into Benchmark result")
 
 
 def _calibrate(v: dict[str, Any]) -> dict[str, Any]:
     text = v["bench-json"]
     field = "bench-json"
+    if text is not None and not text.strip():
+        text = None
     if not text:
         field = "bench"
         if not v["bench"]:
-            raise CalcError("bench", "give the JSON file that vllm bench serve --save-result --save-detailed wrote")
+            spec = resolve_model(v)  # a bad model is still reported
+            empty = {o: None for o in ("mbu", "mfu", "ttft_measured_ms", "ttft_before_ms", "ttft_after_ms",
+                                       "tpot_measured_ms", "tpot_before_ms", "tpot_after_ms", "throughput_measured",
+                                       "throughput_before", "throughput_after", "requests")}
+            return {"model": spec.model_id, "status": CALIBRATE_WAITING, **empty, "assumptions": _assumptions(spec)}
         try:
-            text = _read_text(v["bench"])
+            text = _read_text(v["bench"], calibrate.MAX_BENCH_CHARS)
         except CalcError as exc:
             raise CalcError("bench", exc.message) from None
     try:
-        bench = calibrate.parse_bench(text)
+        bench = calibrate.parse_bench(text, v["benchmark"])
     except CalcError as exc:  # name the input; the message names the key of the file
+        if exc.field == "benchmark":
+            raise
         key = exc.field.removeprefix("bench").lstrip(".")
         raise CalcError(field, f"{key + ': ' if key else ''}{exc.message}") from None
     spec = resolve_model(v)
     gpu = resolve_gpu(v)
+    if bench.model_id and bench.model_id.lower().rstrip("/").split("/")[-1] != spec.model_id.lower().split("/")[-1]:
+        note = [f"the file says model_id {bench.model_id[:80]!r}; the fit is for {spec.model_id}"]
+    else:
+        note = []
     c = calibrate.calibrate(spec, gpu, v["tp"], bench, v["kv-cache-dtype"], v["weights-dtype"], v["max-num-seqs"])
+    load = (f"{bench.max_concurrency} clients" if bench.max_concurrency is not None
+            else f"{bench.request_rate:g} requests/s" if bench.request_rate is not None else "all at once")
     return {
+        "status": f"fitted to {len(bench.lengths):,} requests ({load})",
+        "requests": len(bench.lengths),
+        "throughput_measured": c.measured.output_tokens_per_s, "throughput_before": c.before.output_tokens_per_s,
+        "throughput_after": c.after.output_tokens_per_s,
         "model": spec.model_id, "gpu": gpu.id, "tp": v["tp"], "mbu": c.mbu, "mfu": c.mfu,
         "measured": c.measured.as_dict(), "before": c.before.as_dict(), "after": c.after.as_dict(),
         "ttft_measured_ms": 1000 * c.measured.ttft_s, "ttft_before_ms": 1000 * c.before.ttft_s,
         "ttft_after_ms": 1000 * c.after.ttft_s, "tpot_measured_ms": 1000 * c.measured.tpot_s,
         "tpot_before_ms": 1000 * c.before.tpot_s, "tpot_after_ms": 1000 * c.after.tpot_s,
-        "assumptions": _assumptions(spec) + [
+        "assumptions": _assumptions(spec) + note + [
             "the file's requests replayed through the scheduler simulation; pass the fitted --mbu and --mfu "
-            "to the roofline and plan calculators"],
+            "to the roofline, plan and plan-sim calculators"],
     }
 
 
@@ -1059,16 +1224,21 @@ CALCULATORS.update({
         Calculator(
             "calibrate", "Calibrate from your benchmark",
             "Fit the step model's bandwidth and FLOPs utilisation to a vllm bench serve run "
-            "(--save-result --save-detailed).",
+            "(--save-result --save-detailed) or a GuideLLM report.",
             (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, GPU, TP,
              Input("bench", "Benchmark file", "text", None, optional=True, cli_only=True,
-                   help="Path of the JSON that vllm bench serve --save-result --save-detailed wrote."),
+                   help="Path of the JSON that vllm bench serve --save-result --save-detailed wrote, or of a "
+                        "GuideLLM report (JSON)."),
              Input("bench-json", "Benchmark result", "text", None, optional=True, page_only=True,
-                   help="Paste or drop the JSON that vllm bench serve --save-result --save-detailed wrote."),
+                   help="Paste the JSON that vllm bench serve --save-result --save-detailed wrote, or a GuideLLM "
+                        "report (JSON); its text stays in your browser."),
              Input("max-num-seqs", "Max sequences", "int", None, minimum=1, maximum=1 << 20, step=1, optional=True,
                    advanced=True, help="The --max-num-seqs the server ran with; empty = vllm serve's default."),
+             Input("benchmark", "GuideLLM run", "int", 1, minimum=1, maximum=10_000, step=1, advanced=True,
+                   help="A GuideLLM report holds one run per rate or concurrency: which one to fit (1 = the first)."),
              KV_DTYPE, _R_WEIGHTS),
             (
+                Output("status", "Status", "text", "", "what was fitted: requests and load of the file"),
                 Output("mbu", "Fitted bandwidth utilisation (MBU)", "float", "", "bisection on the median TPOT"),
                 Output("mfu", "Fitted FLOPs utilisation (MFU)", "float", "", "bisection on the median TTFT"),
                 Output("ttft_measured_ms", "Median TTFT measured", "ms", "", "median_ttft_ms of the file"),
@@ -1077,17 +1247,85 @@ CALCULATORS.update({
                 Output("tpot_measured_ms", "Median TPOT measured", "ms", "", "median_tpot_ms of the file"),
                 Output("tpot_before_ms", "Median TPOT predicted before", "ms", "", "default efficiencies"),
                 Output("tpot_after_ms", "Median TPOT predicted after", "ms", "", "fitted efficiencies"),
+                Output("throughput_measured", "Output tokens/s measured", "float", "tokens/s",
+                       "output_throughput of the file"),
+                Output("throughput_before", "Output tokens/s predicted before", "float", "tokens/s",
+                       "default efficiencies"),
+                Output("throughput_after", "Output tokens/s predicted after", "float", "tokens/s",
+                       "fitted efficiencies"),
             ),
             _calibrate,
+        ),
+        Calculator(
+            "plan-sim", "Capacity plan from the serving simulation",
+            "The cheapest GPU × TP × PP × weights × replicas plan whose simulated tail latency meets an SLO, at "
+            "a request rate or for sessions with a think time; cost per hour and per million tokens.",
+            (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA,
+             Input("gpu", "GPU", "choice", "h100-sxm", choices=_plan_gpu_choices,
+                   help="A GPU preset, or all to compare every preset (a few seconds in the page)."),
+             Input("rate", "Request rate", "float", 10.0, unit="requests/s", minimum=1e-6, maximum=1e7,
+                   help="Poisson arrivals per second, split evenly across replicas."),
+             Input("sessions", "Sessions (closed loop)", "int", None, minimum=1, maximum=10_000_000, step=1,
+                   optional=True,
+                   help="Replaces the rate when given: users who each send a request, wait for the answer, think, "
+                        "then send the next; split evenly across replicas."),
+             Input("think-time-s", "Think time", "float", 0.0, unit="s", minimum=0, maximum=1e6,
+                   help="Sessions: mean pause (exponential) between an answer and the next request."),
+             Input("prompt-tokens", "Prompt tokens", "text", "normal:1024:256",
+                   help="A length (1024) or a distribution: normal:1024:256, uniform:128:4096, a comma list, "
+                        "or file:PATH (CLI: one length per line)."),
+             Input("output-tokens", "Output tokens", "text", "normal:256:64", help="As prompt tokens."),
+             Input("prefix-hit", "Prefix reuse", "float", 0.0, minimum=0, maximum=0.99, step=0.01,
+                   help="Fraction of each prompt found in the prefix cache (shared system prompt, history)."),
+             Input("slo", "SLO", "text", "ttft:p95<500ms;tpot:p99<50ms",
+                   help="Tail-latency targets every plan must meet; the first term is the chart's latency."),
+             Input("weights-dtypes", "Weights formats", "text", "auto",
+                   help="Comma list searched, e.g. auto,fp8 (auto = as the checkpoint ships)."),
+             KV_DTYPE,
+             Input("gpu-hour-price", "Price per GPU-hour", "float", None, unit="$", minimum=0, maximum=1e6,
+                   optional=True, help="For every GPU without its own price below; empty = rank by GPU count."),
+             Input("gpu-prices", "Prices per GPU type", "text", None, optional=True,
+                   help="GPU=PRICE pairs per GPU-hour, e.g. h100-sxm=2.99,h200=3.50 (your cloud's or your "
+                        "amortised cost)."),
+             Input("max-tp", "Largest TP degree", "int", 8, minimum=1, maximum=64, step=1, advanced=True,
+                   help="TP degrees tried: those vLLM accepts up to this."),
+             Input("max-pp", "Largest PP degree", "int", 1, minimum=1, maximum=simulate.MAX_PP, step=1,
+                   advanced=True, help="Pipeline stages tried: 1, 2, 4, 8 up to this (slower to simulate)."),
+             Input("requests", "Requests per simulation", "int", planner.DEFAULT_SIM_REQUESTS, minimum=10,
+                   maximum=planner.MAX_SIM_REQUESTS, step=1, advanced=True,
+                   help="Requests simulated for each candidate replica count: more is steadier and slower."),
+             Input("seed", "Seed", "int", 0, minimum=0, maximum=2**31 - 1, step=1, advanced=True,
+                   help="Random seed: the same seed gives the same plan."),
+             _MBU, _MFU),
+            (
+                Output("summary", "Recommended", "text", "", "cheapest plan whose simulation meets every SLO term"),
+                Output("recommended_gpus", "GPUs", "int", "GPUs", "replicas × tp × pp"),
+                Output("recommended_tail_latency_ms", "Tail latency (the SLO's first term)", "ms", "",
+                       "simulated percentile of the SLO's first metric"),
+                Output("recommended_cost_per_hour", "Cost per hour", "usd_per_hour", "", "GPUs × price per GPU-hour"),
+                Output("recommended_cost_per_million_output_tokens", "Cost per million output tokens", "float", "$",
+                       "cost per hour ÷ (output tokens per hour ÷ 10⁶)"),
+                Output("simulations", "Simulations run", "int", "", "replica counts, lone requests, saturation "
+                       "runs and load curves simulated"),
+            ),
+            _plan_sim,
         ),
         Calculator(
             "simulate", "Serving simulation",
             "vLLM's V1 scheduler step by step: throughput, TTFT and TPOT percentiles, preemptions, goodput.",
             (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, GPU, TP,
-             Input("pp", "Pipeline-parallel stages", "int", 1, minimum=1, maximum=1, step=1, advanced=True,
-                   help="vLLM --pipeline-parallel-size (only 1 is modelled)."),
+             Input("pp", "Pipeline-parallel stages", "int", 1, minimum=1, maximum=simulate.MAX_PP, step=1,
+                   advanced=True,
+                   help="vLLM --pipeline-parallel-size: each stage runs its share of the layers, up to this many "
+                        "batches in flight."),
              Input("rate", "Request rate", "float", 1.0, unit="requests/s", minimum=1e-6, maximum=1e6,
                    help="Poisson arrivals per second."),
+             Input("sessions", "Sessions (closed loop)", "int", None, minimum=1, maximum=simulate.MAX_REQUESTS,
+                   step=1, optional=True, advanced=True,
+                   help="Instead of the rate: users who each send a request, wait for the answer, think, then "
+                        "send the next."),
+             Input("think-time-s", "Think time", "float", 0.0, unit="s", minimum=0, maximum=1e6, advanced=True,
+                   help="Mean pause (exponential) between a session's answer and its next request."),
              Input("prompt-tokens", "Prompt tokens", "text", "1024",
                    help="A length (1024) or a distribution: normal:1024:256, uniform:128:4096, a comma list, "
                         "or file:PATH (CLI: one length per line)."),
@@ -1106,7 +1344,8 @@ CALCULATORS.update({
              Input("slo", "SLO", "text", "ttft:p95<500ms;tpot:p99<50ms",
                    help="Targets for goodput, e.g. ttft:p95<500ms;tpot:p99<50ms."),
              Input("seed", "Seed", "int", 0, minimum=0, maximum=2**31 - 1, step=1, advanced=True,
-                   help="Random seed: the same seed gives the same answer.")),
+                   help="Random seed: the same seed gives the same answer."),
+             _MBU, _MFU),
             (
                 Output("request_throughput_per_s", "Request throughput", "float", "requests/s",
                        "requests ÷ (last finish − first arrival)"),

@@ -19,6 +19,23 @@ that finishes a prompt also samples that request's next token.
 
 Outputs: throughput, TTFT and TPOT percentiles, preemptions, KV utilisation, and goodput under an
 SLO written ``ttft:p95<500ms;tpot:p99<50ms``.
+
+Closed loop (``concurrency`` clients, ``think_s``): each client sends a request, waits for its last
+token, thinks for an exponentially distributed time of mean ``think_s`` (0: sends at once, as
+``vllm bench serve --max-concurrency`` does), then sends the next; a client's first request comes
+after one think time.
+
+Pipeline parallelism (``pp`` > 1), as vLLM V1 runs it: the engine keeps up to ``pp`` batches in
+flight (``max_concurrent_batches`` = ``pipeline_parallel_size``, vllm/v1/executor/
+multiproc_executor.py; ``EngineCore.step_with_batch_queue`` in vllm/v1/engine/core.py schedules a
+new batch without waiting while the queue is not full, else blocks on the oldest).  A request whose
+sampled token is still in flight has nothing to schedule (its ``num_computed_tokens`` already
+advanced at scheduling, vllm/v1/core/sched/scheduler.py), while the next chunk of a prompt can go
+in the next batch.  Each of the ``pp`` stages runs ⌈L ÷ pp⌉ of the L layers: a stage takes the full
+step's time × ⌈L ÷ pp⌉ ÷ L, then sends its activations (hidden states and residual: 2 × hidden ×
+tokens × 2 bytes) to the next stage over the link (:func:`pp_send_s`).  A batch enters a stage when
+the stage is free; its tokens are sampled when it leaves the last stage.  Preemption picks the
+newest running request with nothing in flight.
 """
 
 from __future__ import annotations
@@ -40,6 +57,35 @@ from calculators.models import ModelSpec
 StepTimeFn = Callable[[int, float, int, int, float], float]
 
 MAX_REQUESTS = 200_000
+MAX_PP = 16
+
+#: Latency of one stage-to-stage send (NCCL send/recv of a small message inside a node is a few
+#: microseconds to about ten; an assumption of this order, not a measurement).
+PP_SEND_LATENCY_S = 10e-6
+#: Bytes per second per GPU between nodes, per direction, when tp × pp spans more than one
+#: 8-GPU node: one 400 Gb/s InfiniBand NDR port per GPU (as in NVIDIA's DGX H100), an assumption.
+INTER_NODE_BYTES_PER_S = 50e9
+GPUS_PER_NODE = 8
+
+
+def pp_stage_fraction(num_layers: int, pp: int) -> float:
+    """Share of the full model step one pipeline stage runs: ⌈L ÷ pp⌉ ÷ L (the busiest stage;
+    vLLM's ``get_pp_indices`` splits the layers evenly, vllm/distributed/utils.py).  Embedding and
+    LM head are spread with the layers: an approximation."""
+    return -(-num_layers // pp) / num_layers
+
+
+def pp_send_s(hidden_size: int, tokens: int, gpu: GPU, tp: int, pp: int, link_efficiency: float) -> float:
+    """Time to send one batch's activations to the next stage: latency + 2 tensors (hidden states and
+    residual, vLLM's ``IntermediateTensors`` of Llama-style models) × hidden × tokens × 2 bytes (bf16)
+    ÷ (link bytes/s × efficiency); the link is the GPU's interconnect within a node, else
+    :data:`INTER_NODE_BYTES_PER_S`.  Zero when ``pp`` is 1."""
+    if pp <= 1:
+        return 0.0
+    link = gpu.interconnect_bytes_per_s if tp * pp <= GPUS_PER_NODE else INTER_NODE_BYTES_PER_S
+    if link <= 0:
+        link = 32e9  # PCIe Gen4 x16 per direction, for a preset without an interconnect figure
+    return PP_SEND_LATENCY_S + 2 * hidden_size * tokens * 2 / (link * link_efficiency)
 
 
 @dataclass(frozen=True)
@@ -161,6 +207,10 @@ class _Req:
     genter: int = 0
     gen0: int = 0
     version: int = 0
+    # pipeline: a batch in flight will sample this request's next token / batches holding its chunks
+    awaiting: bool = False
+    inflight: int = 0
+    running: bool = False
 
 
 @dataclass(frozen=True)
@@ -196,6 +246,7 @@ class SimResult:
     max_num_batched_tokens: int
     slo_met: bool | None = None
     goodput_requests_per_s: float | None = None
+    slo_values_s: tuple[float, ...] = ()  # each SLO term's metric at its percentile, in the SLO's order
     kv_timeline: tuple[tuple[float, float], ...] = field(default=())
 
 
@@ -250,11 +301,13 @@ def simulate(  # noqa: PLR0913, PLR0915
     num_gpu_blocks: int | None = None,
     block_size: int | None = None,
     vllm_version: str = vllm.DEFAULT_VLLM_VERSION,
+    think_s: float = 0.0,
 ) -> SimResult:
     """Simulate ``requests`` requests arriving at ``rate`` per second (None: all at time 0), or sent
     by ``concurrency`` clients that each send the next request when their previous one finishes
-    (``vllm bench serve --max-concurrency N`` with an infinite request rate).  ``lengths`` gives
-    each request's (prompt, output) tokens instead of drawing them."""
+    (``vllm bench serve --max-concurrency N`` with an infinite request rate), after a think time of
+    mean ``think_s`` seconds (exponential).  ``lengths`` gives each request's (prompt, output) tokens
+    instead of drawing them.  ``pp`` > 1: pipeline stages (see the module docstring)."""
     if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int)
                                     or not 1 <= concurrency <= MAX_REQUESTS):
         raise CalcError("concurrency", f"must be a whole number of clients from 1 to {MAX_REQUESTS:,}")
@@ -268,12 +321,19 @@ def simulate(  # noqa: PLR0913, PLR0915
         raise CalcError("rate", f"must be a request rate in (0, 1e6] per second, got {rate!r}")
     if not isinstance(prefix_hit, (int, float)) or not 0 <= prefix_hit < 1:
         raise CalcError("prefix-hit", f"must be a fraction in [0, 1), got {prefix_hit!r}")
-    if pp != 1:
-        raise CalcError("pp", "pipeline-parallel step timing is not modelled yet; simulate one stage group (--pp 1)")
+    if isinstance(pp, bool) or not isinstance(pp, int) or not 1 <= pp <= MAX_PP:
+        raise CalcError("pp", f"must be a whole number of pipeline stages from 1 to {MAX_PP}, got {pp!r}")
+    if pp > spec.num_layers:
+        raise CalcError("pp", f"{pp} stages but the model has {spec.num_layers} layers")
+    if (isinstance(think_s, bool) or not isinstance(think_s, (int, float)) or not math.isfinite(think_s)
+            or not 0 <= think_s <= 1e6):
+        raise CalcError("think-time-s", f"must be a number of seconds in [0, 1e6], got {think_s!r}")
+    if think_s and concurrency is None:
+        raise CalcError("think-time-s", "a think time needs a closed loop: give the number of sessions (concurrency)")
     prompt = prompt or Lengths("fixed", 1024)
     output = output or Lengths("fixed", 256)
     rng = random.Random(seed)
-    fit = vllm.fit(spec, gpu, tp=tp, max_model_len=max_model_len, kv_cache_dtype=kv_cache_dtype,
+    fit = vllm.fit(spec, gpu, tp=tp, pp=pp, max_model_len=max_model_len, kv_cache_dtype=kv_cache_dtype,
                    block_size=block_size, max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
                    weights_dtype=weights_dtype, vllm_version=vllm_version)
     if num_gpu_blocks is None and not fit.fits:
@@ -286,6 +346,10 @@ def simulate(  # noqa: PLR0913, PLR0915
     mode = fit.mamba_cache_mode or "none"
     mnbt = fit.max_num_batched_tokens
     step = step_time or roofline_step_time(spec, gpu, tp, weights_dtype, kv_cache_dtype, eff)
+    think_rng = random.Random(seed + 0x5EED)  # its own stream: the lengths do not change with think_s
+
+    def think() -> float:
+        return think_rng.expovariate(1.0 / think_s) if think_s > 0 else 0.0
 
     full_groups = len(groups) if all(g.kind == "attention" and g.window is None for g in groups) else 0
 
@@ -310,13 +374,25 @@ def simulate(  # noqa: PLR0913, PLR0915
         hit = min(hit, p - 1)
         reqs.append(_Req(arrival=t_arr if rate is not None and concurrency is None else 0.0, prompt=p, output=o,
                          hit=hit, computed=hit, target=p))
-    fast = full_groups > 0 and seqs_limit <= budget_per_step and not force_general
-    run = _run_fast if fast else _run_general
     first_wave = requests if concurrency is None else min(concurrency, requests)
-    steps, preemptions, util_sum, util_max, timeline = run(
-        deque(reqs[:first_wave]), deque(reqs[first_wave:]), requests, blocks_total, bs, budget_per_step, seqs_limit,
-        step, blocks_for, full_groups,
-    )
+    if think_s > 0:  # each client's first request after one think time
+        for r in reqs[:first_wave]:
+            r.arrival = think()
+        reqs[:first_wave] = sorted(reqs[:first_wave], key=lambda r: r.arrival)
+    pending, unreleased = deque(reqs[:first_wave]), deque(reqs[first_wave:])
+    if pp > 1:
+        link_eff = (eff or roofline.Efficiency()).link
+        frac = pp_stage_fraction(spec.num_layers, pp)
+        steps, preemptions, util_sum, util_max, timeline = _run_pipeline(
+            pending, unreleased, requests, blocks_total, budget_per_step, seqs_limit, step, blocks_for, think,
+            pp, frac, lambda tokens: pp_send_s(spec.hidden_size, tokens, gpu, tp, pp, link_eff))
+    else:
+        fast = full_groups > 0 and seqs_limit <= budget_per_step and not force_general
+        run = _run_fast if fast else _run_general
+        steps, preemptions, util_sum, util_max, timeline = run(
+            pending, unreleased, requests, blocks_total, bs, budget_per_step, seqs_limit,
+            step, blocks_for, full_groups, think,
+        )
     first = min(r.arrival for r in reqs)
     duration = max(r.finish for r in reqs) - first
     ttft = [r.first_token - r.arrival for r in reqs]
@@ -325,9 +401,11 @@ def simulate(  # noqa: PLR0913, PLR0915
     out_tokens = sum(r.output for r in reqs)
     slo_met = None
     goodput = None
+    slo_values: tuple[float, ...] = ()
     if slo is not None:
         series = {"ttft": ttft, "tpot": tpot, "e2e": e2e}
-        slo_met = all(percentile(series[m], p) < lim for m, p, lim in slo.terms)
+        slo_values = tuple(percentile(series[m], p) for m, p, _ in slo.terms)
+        slo_met = all(v < lim for v, (_, _, lim) in zip(slo_values, slo.terms, strict=True))
         good = 0
         for r in reqs:
             per = {"ttft": r.first_token - r.arrival, "e2e": r.finish - r.arrival,
@@ -352,13 +430,25 @@ def simulate(  # noqa: PLR0913, PLR0915
         max_num_batched_tokens=budget_per_step,
         slo_met=slo_met,
         goodput_requests_per_s=goodput,
+        slo_values_s=slo_values,
         kv_timeline=tuple(timeline),
     )
 
 
+def _release(pending: deque[_Req], r: _Req, at: float) -> None:
+    """Closed loop: ``r`` arrives at ``at``; ``pending`` stays sorted by arrival (an append when
+    every pending request arrives no later, as with no think time)."""
+    r.arrival = at
+    i = len(pending)
+    while i and pending[i - 1].arrival > at:
+        i -= 1
+    pending.insert(i, r)
+
+
 def _run_general(pending: deque[_Req], unreleased: deque[_Req], requests: int, blocks_total: int, bs: int,
                  budget_per_step: int, seqs_limit: int, step: StepTimeFn, blocks_for: Callable[[int], int],
-                 full_groups: int) -> tuple[int, int, float, float, list[tuple[float, float]]]:
+                 full_groups: int, think: Callable[[], float]) -> tuple[int, int, float, float,
+                                                                         list[tuple[float, float]]]:
     """Step by step, request by request: any KV-cache group layout."""
     waiting: deque[_Req] = deque()
     running: list[_Req] = []
@@ -450,8 +540,7 @@ def _run_general(pending: deque[_Req], unreleased: deque[_Req], requests: int, b
             r.blocks = 0
             finished += 1
             if unreleased:  # closed loop: the client whose request finished sends the next one
-                unreleased[0].arrival = t
-                pending.append(unreleased.popleft())
+                _release(pending, unreleased.popleft(), t + think())
         used = (blocks_total - free) / blocks_total if blocks_total else 0.0
         util_sum += used
         util_max = max(util_max, used)
@@ -463,7 +552,8 @@ def _run_general(pending: deque[_Req], unreleased: deque[_Req], requests: int, b
 
 def _run_fast(pending: deque[_Req], unreleased: deque[_Req], requests: int, blocks_total: int, bs: int,
               budget_per_step: int, seqs_limit: int, step: StepTimeFn, blocks_for: Callable[[int], int],
-              full_groups: int) -> tuple[int, int, float, float, list[tuple[float, float]]]:
+              full_groups: int, think: Callable[[], float]) -> tuple[int, int, float, float,
+                                                                      list[tuple[float, float]]]:
     """The same scheduler when every KV group is full attention and all decodes fit the token
     budget: decoding requests advance together, so a step costs O(1) for them instead of one
     operation per request.  A request that decodes holds k + G tokens at the start of global step
@@ -612,8 +702,7 @@ def _run_fast(pending: deque[_Req], unreleased: deque[_Req], requests: int, bloc
             r.finish = t
             finished += 1
             if unreleased:  # closed loop: the client whose request finished sends the next one
-                unreleased[0].arrival = t
-                pending.append(unreleased.popleft())
+                _release(pending, unreleased.popleft(), t + think())
         for r, n in scheduled:
             r.computed += n
             if r.computed < r.target:
@@ -629,8 +718,7 @@ def _run_fast(pending: deque[_Req], unreleased: deque[_Req], requests: int, bloc
                 r.finish = t
                 finished += 1
                 if unreleased:  # closed loop: the client whose request finished sends the next one
-                    unreleased[0].arrival = t
-                    pending.append(unreleased.popleft())
+                    _release(pending, unreleased.popleft(), t + think())
                 continue
             r.decoding = True
             r.genter = g + 1
@@ -646,4 +734,154 @@ def _run_fast(pending: deque[_Req], unreleased: deque[_Req], requests: int, bloc
         util_max = max(util_max, used)
         if steps % sample_every == 0:
             timeline.append((t, used))
+    return steps, preemptions, util_sum, util_max, timeline
+
+
+def _run_pipeline(pending: deque[_Req], unreleased: deque[_Req], requests: int, blocks_total: int,
+                  budget_per_step: int, seqs_limit: int, step: StepTimeFn, blocks_for: Callable[[int], int],
+                  think: Callable[[], float], pp: int, stage_fraction: float,
+                  send: Callable[[int], float]) -> tuple[int, int, float, float, list[tuple[float, float]]]:
+    """The scheduler with up to ``pp`` batches in flight through ``pp`` pipeline stages (module
+    docstring).  The engine schedules at time ``t`` while fewer than ``pp`` batches are in flight and
+    something can be scheduled; otherwise it waits for the oldest batch and applies its outputs."""
+    waiting: deque[_Req] = deque()
+    running: list[_Req] = []
+    inflight: deque[tuple[float, list[tuple[_Req, int, bool]]]] = deque()
+    stage_free = [0.0] * pp
+    free = blocks_total
+    t = 0.0
+    finished = 0
+    preemptions = 0
+    steps = 0
+    util_sum = 0.0
+    util_max = 0.0
+    timeline: list[tuple[float, float]] = []
+    sample_every = max(1, requests // 50)
+
+    def evict(victim: _Req) -> None:
+        nonlocal free, preemptions
+        running.remove(victim)
+        victim.running = False
+        free += victim.blocks
+        victim.blocks = 0
+        victim.target = victim.prompt + victim.generated
+        victim.computed = victim.hit
+        victim.preempted += 1
+        preemptions += 1
+        waiting.appendleft(victim)
+
+    batches_done = 0
+    this_step: set[int] = set()
+
+    def newest_idle() -> _Req | None:
+        """The preemption victim: the newest running request with nothing in flight, not scheduled in
+        this step."""
+        for v in reversed(running):
+            if not v.inflight and id(v) not in this_step:
+                return v
+        return None
+
+    while finished < requests:
+        while pending and pending[0].arrival <= t:
+            waiting.append(pending.popleft())
+        scheduled: list[tuple[_Req, int, bool]] = []
+        if len(inflight) < pp:
+            budget = budget_per_step
+            preempted_now = False
+            for r in list(running):
+                if budget <= 0:
+                    break
+                if r.awaiting or not r.running:
+                    continue  # its next token is still in the pipeline, or preempted in this step
+                n = 1 if r.computed >= r.target else min(r.target - r.computed, budget)
+                need = blocks_for(r.computed + n) - r.blocks
+                while need > free:
+                    victim = newest_idle()
+                    if victim is None:
+                        break
+                    evict(victim)
+                    preempted_now = True
+                    if victim is r:
+                        break
+                if not r.running or need > free:
+                    continue
+                free -= need
+                r.blocks += need
+                budget -= n
+                scheduled.append((r, n, False))
+                this_step.add(id(r))
+            this_step.clear()
+            if not preempted_now:
+                while waiting and len(running) < seqs_limit and budget > 0:
+                    r = waiting[0]
+                    n = min(r.target - r.computed, budget)
+                    need = blocks_for(r.computed + n) - r.blocks
+                    if need > free:
+                        break
+                    waiting.popleft()
+                    free -= need
+                    r.blocks += need
+                    budget -= n
+                    running.append(r)
+                    r.running = True
+                    scheduled.append((r, n, False))
+        if scheduled:
+            decode = [r for r, n, _ in scheduled if r.computed >= r.target]
+            prefill = [(r, n) for r, n, _ in scheduled if r.computed < r.target]
+            ctx = sum(r.computed for r in decode) / len(decode) if decode else 0.0
+            ptoks = sum(n for _, n in prefill)
+            mean_prompt = sum(r.target for r, _ in prefill) / len(prefill) if prefill else 0.0
+            stage = step(len(decode), ctx, ptoks, len(prefill), mean_prompt) * stage_fraction
+            hop = send(len(decode) + ptoks)
+            arrive = t
+            for k in range(pp):
+                begin = max(arrive, stage_free[k])
+                stage_free[k] = begin + stage
+                arrive = stage_free[k] + hop
+            batch = []
+            for r, n, _ in scheduled:
+                r.computed += n  # vLLM advances num_computed_tokens when it schedules
+                samples = r.computed >= r.target
+                r.awaiting = samples
+                r.inflight += 1
+                batch.append((r, n, samples))
+            inflight.append((stage_free[-1], batch))
+            steps += 1
+            continue  # vLLM schedules again without blocking while the batch queue is not full
+        if inflight and len(inflight) < pp and pending and pending[0].arrival < inflight[0][0]:
+            t = max(t, pending[0].arrival)  # a request arrives while the queue has room: schedule it then
+            continue
+        if inflight:
+            done_at, batch = inflight.popleft()
+            t = max(t, done_at)
+            for r, _, samples in batch:
+                r.inflight -= 1
+                if not samples:
+                    continue
+                r.awaiting = False
+                r.generated += 1
+                if r.first_token < 0:
+                    r.first_token = t
+                if r.generated >= r.output:
+                    r.finish = t
+                    running.remove(r)
+                    r.running = False
+                    free += r.blocks
+                    r.blocks = 0
+                    finished += 1
+                    if unreleased:  # closed loop: the client whose request finished sends the next one
+                        _release(pending, unreleased.popleft(), t + think())
+                elif r.target < r.computed:
+                    r.target = r.computed  # from now on one token per step
+            used = (blocks_total - free) / blocks_total if blocks_total else 0.0
+            util_sum += used
+            util_max = max(util_max, used)
+            batches_done += 1
+            if batches_done % sample_every == 0:
+                timeline.append((t, used))
+            continue
+        if pending:
+            t = max(t, pending[0].arrival)
+            continue
+        raise CalcError("max-model-len", "a request cannot be scheduled: its KV cache does not fit even alone")
     return steps, preemptions, util_sum, util_max, timeline

@@ -328,3 +328,63 @@ def test_unknown_architecture_is_refused_then_estimated_on_request(open_page: Op
     assert field.get_attribute("aria-invalid") is None
     notes = page.text_content(f"{form} [data-role=notes]") or ""
     assert "ESTIMATE" in notes
+
+
+# ---------------------------------------------------------------- issue 12: plan-sim, simulate, calibrate
+
+SIM_PAGES = {"plan-sim": "calculators/plan/", "simulate": "calculators/simulate/",
+             "calibrate": "calculators/calibrate/"}
+BENCH = {"request_rate": 2.0, "max_concurrency": None, "input_lens": [800, 1200, 400] * 10,
+         "output_lens": [100, 200, 50] * 10, "median_ttft_ms": 60.0, "median_tpot_ms": 12.0,
+         "output_throughput": 250.0, "model_id": "meta-llama/Llama-3.1-8B-Instruct"}
+
+
+@pytest.mark.parametrize("name", ["plan-sim", "simulate"])
+def test_plan_sim_and_simulate_prerendered_match_the_cli(open_page: OpenPage, name: str) -> None:
+    visit = open_page(SIM_PAGES[name], js=False)
+    assert visit.page.locator(f'form[data-calculator="{name}"]').count() == 1
+    assert_matches_cli(outputs(visit.page, name), name)
+    for inp in forms.CALCULATORS[name].inputs:
+        control = visit.page.locator(f'form[data-calculator="{name}"] [name="{inp.name}"]')
+        assert control.count() == (0 if inp.cli_only else 1), inp.name
+
+
+def test_plan_sim_live_with_sessions_and_prices(open_page: OpenPage) -> None:
+    visit = open_page(SIM_PAGES["plan-sim"], wait_live=True)
+    page = visit.page
+    form = 'form[data-calculator="plan-sim"]'
+    page.fill(f'{form} [name="sessions"]', "200")
+    page.fill(f'{form} [name="think-time-s"]', "10")
+    page.fill(f'{form} [name="gpu-prices"]', "h100-sxm=3")
+    wait_live(page, "plan-sim")
+    assert_matches_cli(outputs(page, "plan-sim"), "plan-sim", "--sessions", "200", "--think-time-s", "10",
+                       "--gpu-prices", "h100-sxm=3")
+    assert page.locator(f"{form} [data-role=chart] svg").count() >= 1
+    assert "(recommended)" in (page.text_content(f"{form} [data-role=options-table]") or "")
+    # a bad SLO marks its field and keeps the text
+    page.fill(f'{form} [name="slo"]', "ttft<5")
+    field = page.locator(f'{form} [name="slo"]')
+    page.wait_for_function("el => el.getAttribute('aria-invalid') === 'true'", arg=field.element_handle(),
+                           timeout=120_000)
+    assert field.input_value() == "ttft<5"
+    assert "Traceback" not in (page.text_content("body") or "")
+
+
+def test_calibrate_page_pasted_bench_and_bad_file(open_page: OpenPage, tmp_path: Path) -> None:
+    visit = open_page(SIM_PAGES["calibrate"], wait_live=True)
+    page = visit.page
+    form = 'form[data-calculator="calibrate"]'
+    assert "no benchmark yet" in (page.text_content(f'{form} [data-output="status"]') or "")
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(BENCH), encoding="utf-8")
+    page.fill(f'{form} [name="bench-json"]', json.dumps(BENCH))
+    wait_live(page, "calibrate")
+    assert_matches_cli(outputs(page, "calibrate"), "calibrate", "--bench", str(path))
+    bad = '{"input_lens": [1, 2]}'
+    page.fill(f'{form} [name="bench-json"]', bad)
+    field = page.locator(f'{form} [name="bench-json"]')
+    page.wait_for_function("el => el.getAttribute('aria-invalid') === 'true'", arg=field.element_handle(),
+                           timeout=120_000)
+    assert field.input_value() == bad
+    assert "--save-detailed" in (page.text_content(f"#{field.get_attribute('data-error-id')}") or "")
+    assert "Traceback" not in (page.text_content("body") or "")
