@@ -49,7 +49,30 @@ DEFAULT_MFU = 0.5
 DEFAULT_LINK_EFFICIENCY = 0.8
 #: fixed cost of one all-reduce of a small message (vLLM's custom all-reduce / NCCL LL protocol,
 #: a few microseconds per call): added to the expected figure only, never to the lower bound.
+#: vLLM's custom all-reduce on H100, 512 B–32 KB: 8.7–11.8 µs at TP 2/4/8 without CUDA graphs
+#: (sgl-project/sglang#2904, its "vllm" table); graph replay removes the launch, hence 8 µs.
 DEFAULT_ALLREDUCE_LATENCY_S = 8e-6
+#: fixed cost of one MoE layer's expert kernels at small batch (token sort and
+#: ``moe_align_block_size``, two grouped GEMM launches that each wait on a tile of every touched
+#: expert, the activation and the weighted sum): what vLLM's ``benchmarks/kernels/benchmark_moe.py``
+#: measures at batch 1 beyond the expert bytes ÷ (bandwidth × MBU).  Three published runs
+#: (:data:`MOE_KERNEL_RUNS`) give 23.9–25.5 µs; added to the expected figure per MoE layer per step.
+DEFAULT_MOE_LAYER_OVERHEAD_S = 25e-6
+#: Published batch-1 fused-MoE kernel times the MoE overhead is derived from:
+#: (source, model id, weights format, tp, GPU id, kernel time in seconds).
+MOE_KERNEL_RUNS: tuple[tuple[str, str, str, int, str, float], ...] = (
+    ("https://github.com/sgl-project/sglang/pull/11730 (untuned Triton fused_moe, batch 1: 31.70 us)",
+     "Qwen/Qwen3-235B-A22B-Instruct-2507", "fp8", 8, "h200", 31.70e-6),
+    ("https://github.com/vllm-project/vllm/pull/44830 (baseline, batch_size 1: 29.45 us, E=512 N=128)",
+     "Qwen/Qwen3-Next-80B-A3B-Instruct", "fp8", 4, "h100-sxm", 29.45e-6),
+    ("https://github.com/vllm-project/vllm/pull/31448 (default config, batch size 1: 39.61 us, E=128 N=768)",
+     "Qwen/Qwen3-30B-A3B", "bfloat16", 1, "b200", 39.61e-6),
+)
+#: time per decoder layer per step that eager PyTorch adds when vLLM runs without CUDA graphs
+#: (``--enforce-eager``: every kernel launched from Python).  vllm-project/vllm-omni#7960: the
+#: Qwen2.5-Omni-7B thinker (28 layers, Qwen2.5-7B's) on A800: TPOT ~22.5 ms eager vs ~13 ms with
+#: graphs, (22.5 − 13) ms ÷ 28 = 0.34 ms.  Host-CPU dependent: an order of magnitude, not a constant.
+EAGER_LAYER_OVERHEAD_S = 0.34e-3
 
 #: the four weight/activation schemes whose critical batch size is reported:
 #: name → (weights format of calculators.memory, tensor-core dtype of the GEMMs)
@@ -67,22 +90,35 @@ class Efficiency:
 
     mbu: model bandwidth utilization (achieved ÷ peak memory bandwidth); mfu: model FLOPs
     utilization (achieved ÷ dense peak FLOP/s); link: achieved ÷ per-direction interconnect
-    bandwidth for all-reduce; allreduce_latency_s: fixed time per all-reduce call.
+    bandwidth for all-reduce; allreduce_latency_s: fixed time per all-reduce call;
+    moe_layer_overhead_s: fixed time per MoE layer per step; enforce_eager: vLLM runs without
+    CUDA graphs (adds :data:`EAGER_LAYER_OVERHEAD_S` per decoder layer per step).
     """
 
     mbu: float = DEFAULT_MBU
     mfu: float = DEFAULT_MFU
     link: float = DEFAULT_LINK_EFFICIENCY
     allreduce_latency_s: float = DEFAULT_ALLREDUCE_LATENCY_S
+    moe_layer_overhead_s: float = DEFAULT_MOE_LAYER_OVERHEAD_S
+    enforce_eager: bool = False
 
     def __post_init__(self) -> None:
         for name, value in (("mbu", self.mbu), ("mfu", self.mfu), ("link-efficiency", self.link)):
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
             if not ok or not 0 < value <= 1:
                 raise CalcError(name, f"must be a fraction in (0, 1], got {value!r}")
-        lat = self.allreduce_latency_s
-        if isinstance(lat, bool) or not isinstance(lat, (int, float)) or not math.isfinite(lat) or not 0 <= lat <= 1:
-            raise CalcError("allreduce-latency-s", f"must be from 0 to 1 second, got {lat!r}")
+        for name, lat in (("allreduce-latency-s", self.allreduce_latency_s),
+                          ("moe-layer-overhead-s", self.moe_layer_overhead_s)):
+            number = isinstance(lat, (int, float)) and not isinstance(lat, bool)
+            if not number or not math.isfinite(lat) or not 0 <= lat <= 1:
+                raise CalcError(name, f"must be from 0 to 1 second, got {lat!r}")
+        if not isinstance(self.enforce_eager, bool):
+            raise CalcError("enforce-eager", f"must be true or false, got {self.enforce_eager!r}")
+
+    @property
+    def layer_overhead_s(self) -> float:
+        """Fixed time every decoder layer adds to a step (eager launches; 0 under CUDA graphs)."""
+        return EAGER_LAYER_OVERHEAD_S if self.enforce_eager else 0.0
 
 
 @dataclass(frozen=True)
@@ -107,6 +143,8 @@ class StepCost:
     allreduces: int  # all-reduce calls of the step (2 per layer when tp > 1)
     allreduce_payload_bytes: float  # bytes each all-reduce reduces (tokens × hidden × 2)
     experts_touched_per_layer: float  # expected distinct routed experts per MoE layer (0: dense)
+    moe_layer_runs: int = 0  # MoE layers run in the step (forward passes × MoE layers)
+    layer_runs: int = 0  # decoder layers run in the step (forward passes × layers)
 
     @property
     def flops(self) -> float:
@@ -135,6 +173,8 @@ class StepCost:
             allreduces=calls,
             allreduce_payload_bytes=payload / calls if calls else 0.0,
             experts_touched_per_layer=max(self.experts_touched_per_layer, other.experts_touched_per_layer),
+            moe_layer_runs=self.moe_layer_runs + other.moe_layer_runs,
+            layer_runs=self.layer_runs + other.layer_runs,
         )
 
 
@@ -150,6 +190,7 @@ class StepTime:
     time_s_lower_bound: float
     time_s_expected: float
     steps: int = 1  # forward steps summed here (a chunked prefill takes several)
+    fixed_s: float = 0.0  # fixed costs in the expected time: all-reduce latency, MoE layers, eager launches
 
     @property
     def arithmetic_intensity(self) -> float:
@@ -173,6 +214,7 @@ class StepTime:
             "compute_s": self.compute_s,
             "memory_s": self.memory_s,
             "allreduce_s": self.allreduce_s,
+            "fixed_s": self.fixed_s,
             "experts_touched_per_layer": c.experts_touched_per_layer,
         }
 
@@ -282,6 +324,8 @@ def gemm_cost(spec: ModelSpec, tp: int, tokens: float, sequences: float, weights
         allreduces=2 * layers if tp > 1 else 0,
         allreduce_payload_bytes=tokens * spec.hidden_size * ACT_BYTES,
         experts_touched_per_layer=touched,
+        moe_layer_runs=sum(moe.moe_layers) if moe is not None and tokens > 0 else 0,
+        layer_runs=layers,
     )
 
 
@@ -419,7 +463,9 @@ def step_time(cost: StepCost, gpu: GPU, tp: int, scheme: Scheme, eff: Efficiency
     compute = GEMM FLOPs ÷ peak(scheme dtype) + attention FLOPs ÷ peak(16-bit);
     memory = bytes ÷ bandwidth; all-reduce = calls × 2 · (tp − 1)/tp · payload ÷ link bandwidth.
     lower bound = max(compute, memory) + all-reduce;
-    expected = max(compute ÷ MFU, memory ÷ MBU) + all-reduce ÷ link efficiency + calls × latency.
+    expected = max(compute ÷ MFU, memory ÷ MBU) + all-reduce ÷ link efficiency + fixed, with
+    fixed = calls × all-reduce latency + MoE layers run × MoE layer overhead + layers run × eager
+    launch overhead (0 under CUDA graphs).  Fixed costs never enter the lower bound.
     """
     e = eff or Efficiency()
     gemm_peak, _ = peak_flops(gpu, scheme.compute_dtype)
@@ -433,10 +479,12 @@ def step_time(cost: StepCost, gpu: GPU, tp: int, scheme: Scheme, eff: Efficiency
         ar = cost.allreduces * 2.0 * (tp - 1) / tp * cost.allreduce_payload_bytes / gpu.interconnect_bytes_per_s
     lower = max(compute, mem) + ar
     calls = cost.allreduces if tp > 1 else 0
-    expected = max(compute / e.mfu, mem / e.mbu) + ar / e.link + calls * e.allreduce_latency_s
+    fixed = (calls * e.allreduce_latency_s + cost.moe_layer_runs * e.moe_layer_overhead_s
+             + cost.layer_runs * e.layer_overhead_s)
+    expected = max(compute / e.mfu, mem / e.mbu) + ar / e.link + fixed
     return StepTime(cost=cost, compute_s=compute, memory_s=mem, allreduce_s=ar,
                     bound="compute" if compute > mem else "memory",
-                    time_s_lower_bound=lower, time_s_expected=expected)
+                    time_s_lower_bound=lower, time_s_expected=expected, fixed_s=fixed)
 
 
 def _sum_times(parts: list[tuple[StepTime, float]]) -> StepTime:
@@ -449,7 +497,7 @@ def _sum_times(parts: list[tuple[StepTime, float]]) -> StepTime:
     mem = sum(st.memory_s * w for st, w in parts)
     return StepTime(
         cost=cost, compute_s=compute, memory_s=mem, allreduce_s=sum(st.allreduce_s * w for st, w in parts),
-        bound="compute" if compute > mem else "memory",
+        bound="compute" if compute > mem else "memory", fixed_s=sum(st.fixed_s * w for st, w in parts),
         time_s_lower_bound=sum(st.time_s_lower_bound * w for st, w in parts),
         time_s_expected=sum(st.time_s_expected * w for st, w in parts),
         steps=round(sum(st.steps * w for st, w in parts)),
@@ -461,7 +509,8 @@ def _scale(c: StepCost, w: float) -> StepCost:
                     gemm_bytes=c.gemm_bytes * w, attention_flops=c.attention_flops * w,
                     attention_bytes=c.attention_bytes * w, allreduces=round(c.allreduces * w),
                     allreduce_payload_bytes=c.allreduce_payload_bytes,
-                    experts_touched_per_layer=c.experts_touched_per_layer)
+                    experts_touched_per_layer=c.experts_touched_per_layer,
+                    moe_layer_runs=round(c.moe_layer_runs * w), layer_runs=round(c.layer_runs * w))
 
 
 def prefill_time(spec: ModelSpec, gpu: GPU, tp: int, prompt_tokens: int, sequences: int = 1,

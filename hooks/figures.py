@@ -60,6 +60,7 @@ FORMATS: dict[str, Callable[[Any], str]] = {
     "x": lambda v: f"{v:,.2f}×",
     "pct": lambda v: f"{100 * v:.0f} %",
     "ms": lambda v: f"{1000 * v:,.1f} ms",
+    "us": lambda v: f"{1e6 * v:,.0f} µs",
     "s": lambda v: f"{v:,.2f} s",
     "tflops": lambda v: f"{v / 1e12:,.0f} TFLOP/s",
     "tbps": lambda v: f"{v / 1e12:,.2f} TB/s",

@@ -20,11 +20,11 @@ from __future__ import annotations
 import json
 import statistics
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from calculators import hardware, models, roofline
+from calculators import hardware, models, roofline, simulate
 from calculators.models import ModelSpec
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,12 +54,15 @@ SAME_SHAPES: dict[str, tuple[str, str, str]] = {
 }
 
 def gated(point: dict[str, Any]) -> bool:
-    """Whether a point counts in the median-error gate: NVIDIA GPUs served by vLLM, NIM or
-    TensorRT-LLM — the CUDA kernels the default efficiencies were measured on (our H100/H200 GEMM
-    sweep).  SGLang runs and AMD GPUs are compared and printed, not gated: their fixed per-step
-    costs (ROCm kernels, SGLang's scheduler) are not what the roofline's efficiencies describe."""
+    """Whether a point counts in the error gates: NVIDIA GPUs served by a released vLLM, NIM or
+    TensorRT-LLM — the CUDA kernels the default efficiencies and fixed costs were measured on (our
+    H100/H200 GEMM sweep, vLLM's kernel benchmarks).  SGLang runs, AMD GPUs and custom engine
+    builds (``custom_build``) are compared and printed, not gated: their fixed per-step costs
+    (ROCm kernels, SGLang's scheduler, a forked attention kernel) are not what the step model
+    describes."""
     engine = str(point.get("engine", "")).lower()
-    return "sglang" not in engine and not str(point.get("gpu", "")).startswith("mi")
+    return ("sglang" not in engine and not str(point.get("gpu", "")).startswith("mi")
+            and not point.get("custom_build", False))
 
 
 #: units of the time metrics compared (field → seconds per unit)
@@ -127,6 +130,8 @@ def compare(point: dict[str, Any], eff: roofline.Efficiency | None = None) -> li
     batch = int(point.get("concurrency", point.get("batch_size", 1)))
     p_tok, o_tok = int(point["input_tokens"]), int(point["output_tokens"])
     kv = _kv_dtype(point)
+    if point.get("enforce_eager"):  # the run disabled CUDA graphs: eager launch overhead per layer
+        eff = replace(eff or roofline.Efficiency(), enforce_eager=True)
     out: list[Comparison] = []
 
     def add(metric: str, measured_s: float, lower: float, expected: float) -> None:
@@ -153,6 +158,67 @@ def compare(point: dict[str, Any], eff: roofline.Efficiency | None = None) -> li
 
 def all_comparisons(eff: roofline.Efficiency | None = None) -> list[Comparison]:
     return [c for p in load_points() for c in compare(p, eff)]
+
+
+#: the step-time metrics of the first gate (one decode step, or a static batch of them)
+STEP_METRICS = ("itl_ms", "tpot_ms", "e2e_latency_ms", "per_request_output_tokens_per_s")
+
+
+def step_comparisons(comparisons: list[Comparison]) -> list[Comparison]:
+    """The comparisons of a step time (ITL/TPOT, static-batch latency, per-request speed)."""
+    return [c for c in comparisons if c.metric in STEP_METRICS]
+
+
+def simulate_point(point: dict[str, Any], eff: roofline.Efficiency | None = None) -> list[Comparison]:
+    """A serving run at a stated concurrency replayed in :func:`calculators.simulate.simulate`:
+    ``concurrency`` clients (``vllm bench serve --max-concurrency``, NIM's AIPerf concurrency),
+    fixed prompt and output lengths, 8 × concurrency requests (at least 64); the
+    simulated median TTFT and TPOT against the measured figures (metric ``sim:ttft_ms``,
+    ``sim:tpot_ms``).  Several clients are replayed as Poisson arrivals at the rate that keeps
+    ``concurrency`` requests in flight (see the comment below).  Static batches (``batch_size``
+    without a serving run) are not replayed.  The lower bound of a simulated figure is the
+    roofline's, as in :func:`compare`."""
+    found = model_for(point)
+    if found is None or "concurrency" not in point or "e2e_latency_ms" in point:
+        return []
+    if not any(k in point for k in ("ttft_ms", "tpot_ms", "itl_ms")):
+        return []
+    spec, weights = found
+    if point.get("enforce_eager"):
+        eff = replace(eff or roofline.Efficiency(), enforce_eager=True)
+    gpu = hardware.get_gpu(point["gpu"])
+    tp = int(point["tensor_parallel_size"])
+    c = int(point["concurrency"])
+    p_tok, o_tok = int(point["input_tokens"]), int(point["output_tokens"])
+    kv = _kv_dtype(point)
+    if c == 1:  # one client: requests one after another
+        n, rate = 16, None
+        conc: int | None = 1
+    else:
+        # c desynchronised clients ≈ arrivals at c ÷ (one request's time) (Little's law): with fixed
+        # lengths, c clients started together stay in lock-step in a deterministic replay (every
+        # prompt of a wave prefilled in the same steps), which real runs do not.  The request time
+        # is the steady-state figure of the roofline (TTFT + (O − 1) · TPOT at batch c).
+        first = roofline.ttft(spec, gpu, tp, c, p_tok, o_tok, weights, kv, eff).time_s_expected
+        step = roofline.serving_step_time(spec, gpu, tp, c, p_tok, o_tok, weights, kv, eff).time_s_expected
+        n, rate, conc = max(64, 8 * c), c / (first + (o_tok - 1) * step), None
+    r = simulate.simulate(spec, gpu, tp=tp, rate=rate, concurrency=conc, lengths=[(p_tok, o_tok)] * n, requests=n,
+                          weights_dtype=weights, kv_cache_dtype=kv, eff=eff, max_model_len=p_tok + o_tok)
+    lower = {c_.metric: c_.lower_bound_s for c_ in compare(point, eff)}
+    out: list[Comparison] = []
+    if "ttft_ms" in point:
+        out.append(Comparison(point["id"], point["source"], "sim:ttft_ms", point["ttft_ms"] / 1000,
+                              lower["ttft_ms"], r.ttft_s.p50, spec.model_id, gated(point)))
+    for metric in ("itl_ms", "tpot_ms"):
+        if metric in point:
+            out.append(Comparison(point["id"], point["source"], "sim:tpot_ms", point[metric] / 1000,
+                                  lower[metric], r.tpot_s.p50, spec.model_id, gated(point)))
+    return out
+
+
+def serving_comparisons(eff: roofline.Efficiency | None = None) -> list[Comparison]:
+    """Every serving run at a stated concurrency, simulated (:func:`simulate_point`)."""
+    return [c for p in load_points() for c in simulate_point(p, eff)]
 
 
 def median_abs_error(comparisons: list[Comparison]) -> float:
