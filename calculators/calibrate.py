@@ -124,7 +124,7 @@ class Calibration:
 def _replay(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, eff: roofline.Efficiency, kv_cache_dtype: str,
             weights_dtype: str, max_num_seqs: int | None) -> Comparison:
     r = simulate.simulate(
-        spec, gpu, tp=tp, rate=bench.request_rate if bench.max_concurrency is None else None,
+        spec, gpu, tp=tp, rate=bench.request_rate,
         concurrency=bench.max_concurrency, lengths=list(bench.lengths), requests=len(bench.lengths),
         kv_cache_dtype=kv_cache_dtype, weights_dtype=weights_dtype, eff=eff, max_num_seqs=max_num_seqs,
     )

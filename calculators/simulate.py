@@ -306,8 +306,12 @@ def simulate(  # noqa: PLR0913, PLR0915
     """Simulate ``requests`` requests arriving at ``rate`` per second (None: all at time 0), or sent
     by ``concurrency`` clients that each send the next request when their previous one finishes
     (``vllm bench serve --max-concurrency N`` with an infinite request rate), after a think time of
-    mean ``think_s`` seconds (exponential).  ``lengths`` gives each request's (prompt, output) tokens
-    instead of drawing them.  ``pp`` > 1: pipeline stages (see the module docstring)."""
+    mean ``think_s`` seconds (exponential).  Both ``rate`` and ``concurrency``: Poisson arrivals at
+    ``rate``, at most ``concurrency`` in flight; a request waiting for a free slot is sent when one
+    frees and its TTFT counts from then (``vllm bench serve --request-rate R --max-concurrency N``:
+    ``limited_request_func`` takes the semaphore before the request's timer starts,
+    vllm/benchmarks/serve.py).  ``lengths`` gives each request's (prompt, output) tokens instead of
+    drawing them.  ``pp`` > 1: pipeline stages (see the module docstring)."""
     if concurrency is not None and (isinstance(concurrency, bool) or not isinstance(concurrency, int)
                                     or not 1 <= concurrency <= MAX_REQUESTS):
         raise CalcError("concurrency", f"must be a whole number of clients from 1 to {MAX_REQUESTS:,}")
@@ -330,6 +334,9 @@ def simulate(  # noqa: PLR0913, PLR0915
         raise CalcError("think-time-s", f"must be a number of seconds in [0, 1e6], got {think_s!r}")
     if think_s and concurrency is None:
         raise CalcError("think-time-s", "a think time needs a closed loop: give the number of sessions (concurrency)")
+    if think_s and rate is not None and concurrency is not None:
+        raise CalcError("think-time-s", "give either a request rate with a concurrency cap or sessions with a think "
+                                        "time, not both")
     prompt = prompt or Lengths("fixed", 1024)
     output = output or Lengths("fixed", 256)
     rng = random.Random(seed)
@@ -362,7 +369,7 @@ def simulate(  # noqa: PLR0913, PLR0915
     reqs: list[_Req] = []
     t_arr = 0.0
     for i in range(requests):
-        if rate is not None and concurrency is None:
+        if rate is not None:
             t_arr += rng.expovariate(rate)
         if lengths is not None:
             p, o = lengths[i]
@@ -372,7 +379,7 @@ def simulate(  # noqa: PLR0913, PLR0915
         o = max(1, min(o, fit.max_model_len - p))
         hit = int(p * prefix_hit) // bs * bs
         hit = min(hit, p - 1)
-        reqs.append(_Req(arrival=t_arr if rate is not None and concurrency is None else 0.0, prompt=p, output=o,
+        reqs.append(_Req(arrival=t_arr if rate is not None else 0.0, prompt=p, output=o,
                          hit=hit, computed=hit, target=p))
     first_wave = requests if concurrency is None else min(concurrency, requests)
     if think_s > 0:  # each client's first request after one think time
@@ -436,8 +443,10 @@ def simulate(  # noqa: PLR0913, PLR0915
 
 
 def _release(pending: deque[_Req], r: _Req, at: float) -> None:
-    """Closed loop: ``r`` arrives at ``at``; ``pending`` stays sorted by arrival (an append when
-    every pending request arrives no later, as with no think time)."""
+    """Closed loop: ``r`` is sent at ``at``, or at its own arrival if later (a request rate under a
+    concurrency cap); ``pending`` stays sorted by arrival (an append when every pending request
+    arrives no later, as with no think time)."""
+    at = max(at, r.arrival)
     r.arrival = at
     i = len(pending)
     while i and pending[i - 1].arrival > at:

@@ -172,3 +172,21 @@ def test_calibrate_recovers_known_efficiencies(mbu: float, mfu: float, concurren
 def test_bad_bench_files_are_refused(text: str) -> None:
     with pytest.raises(CalcError):
         calibrate.parse_bench(text)
+
+
+def test_rate_under_a_concurrency_cap() -> None:
+    """``vllm bench serve --request-rate R --max-concurrency N``: Poisson arrivals, at most N in
+    flight, a request's timer starting when it is sent (vllm/benchmarks/serve.py takes the semaphore
+    before the request function starts its clock)."""
+    lengths = [(512, 64)] * 40
+    alone = sim.simulate(LLAMA, H100, rate=None, concurrency=1, lengths=lengths[:1], requests=1)
+    # a cap of one at a rate far above what one replica serves: requests queue at the client, never
+    # on the server, so every request's TTFT is the lone request's
+    capped = sim.simulate(LLAMA, H100, rate=1000.0, concurrency=1, lengths=lengths, requests=len(lengths))
+    assert capped.ttft_s.p99 == pytest.approx(alone.ttft_s.p50)
+    # a cap that never binds changes nothing
+    free = sim.simulate(LLAMA, H100, rate=2.0, concurrency=len(lengths), lengths=lengths, requests=len(lengths))
+    open_loop = sim.simulate(LLAMA, H100, rate=2.0, lengths=lengths, requests=len(lengths))
+    assert free.ttft_s == open_loop.ttft_s and free.tpot_s == open_loop.tpot_s
+    with pytest.raises(CalcError, match="think-time-s"):
+        sim.simulate(LLAMA, H100, rate=2.0, concurrency=4, think_s=1.0, lengths=lengths, requests=len(lengths))

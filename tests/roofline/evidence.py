@@ -174,8 +174,7 @@ def simulate_point(point: dict[str, Any], eff: roofline.Efficiency | None = None
     ``concurrency`` clients (``vllm bench serve --max-concurrency``, NIM's AIPerf concurrency),
     fixed prompt and output lengths, 8 × concurrency requests (at least 64); the
     simulated median TTFT and TPOT against the measured figures (metric ``sim:ttft_ms``,
-    ``sim:tpot_ms``).  Several clients are replayed as Poisson arrivals at the rate that keeps
-    ``concurrency`` requests in flight (see the comment below).  Static batches (``batch_size``
+    ``sim:tpot_ms``).  Several clients start staggered (see the comment below).  Static batches (``batch_size``
     without a serving run) are not replayed.  The lower bound of a simulated figure is the
     roofline's, as in :func:`compare`."""
     found = model_for(point)
@@ -191,18 +190,17 @@ def simulate_point(point: dict[str, Any], eff: roofline.Efficiency | None = None
     c = int(point["concurrency"])
     p_tok, o_tok = int(point["input_tokens"]), int(point["output_tokens"])
     kv = _kv_dtype(point)
-    if c == 1:  # one client: requests one after another
-        n, rate = 16, None
-        conc: int | None = 1
-    else:
-        # c desynchronised clients ≈ arrivals at c ÷ (one request's time) (Little's law): with fixed
-        # lengths, c clients started together stay in lock-step in a deterministic replay (every
-        # prompt of a wave prefilled in the same steps), which real runs do not.  The request time
-        # is the steady-state figure of the roofline (TTFT + (O − 1) · TPOT at batch c).
-        first = roofline.ttft(spec, gpu, tp, c, p_tok, o_tok, weights, kv, eff).time_s_expected
-        step = roofline.serving_step_time(spec, gpu, tp, c, p_tok, o_tok, weights, kv, eff).time_s_expected
-        n, rate, conc = max(64, 8 * c), c / (first + (o_tok - 1) * step), None
-    r = simulate.simulate(spec, gpu, tp=tp, rate=rate, concurrency=conc, lengths=[(p_tok, o_tok)] * n, requests=n,
+    # c clients that send back to back, their first requests spread over about half a request's
+    # time: Poisson arrivals at 2c ÷ (one request's time) under a cap of c in flight (vllm bench
+    # serve --request-rate R --max-concurrency c).  Started all at once, c clients with fixed lengths
+    # stay in lock-step in a deterministic replay (each wave's prompts prefilled together), which
+    # real runs do not; the cap keeps c in flight once the first wave is in.  The request time is the
+    # roofline's steady state at batch c (TTFT + (O − 1) · TPOT).
+    first = roofline.ttft(spec, gpu, tp, c, p_tok, o_tok, weights, kv, eff).time_s_expected
+    step = roofline.serving_step_time(spec, gpu, tp, c, p_tok, o_tok, weights, kv, eff).time_s_expected
+    n = max(64, 8 * c)
+    rate = None if c == 1 else 2 * c / (first + (o_tok - 1) * step)
+    r = simulate.simulate(spec, gpu, tp=tp, rate=rate, concurrency=c, lengths=[(p_tok, o_tok)] * n, requests=n,
                           weights_dtype=weights, kv_cache_dtype=kv, eff=eff, max_model_len=p_tok + o_tok)
     lower = {c_.metric: c_.lower_bound_s for c_ in compare(point, eff)}
     out: list[Comparison] = []

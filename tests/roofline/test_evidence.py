@@ -79,6 +79,23 @@ def test_all_gated_figures_within_35_percent(capsys: pytest.CaptureFixture[str])
     assert evidence.median_abs_error(gated) <= 0.35
 
 
+def test_serving_gate(capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 12's serving gate: TTFT and TPOT of the published serving runs at their stated
+    concurrency, replayed in the scheduler simulation (:func:`evidence.simulate_point`), within 25 %
+    median on the gated points; the simulated figures never beat the roofline's lower bound."""
+    sims = evidence.serving_comparisons()
+    gated = [c for c in sims if c.gated]
+    with capsys.disabled():
+        _print("serving runs in the simulation, gated", gated)
+        other = [c for c in sims if not c.gated]
+        if other:
+            _print("serving runs in the simulation, not gated", other)
+    assert len(gated) >= 10
+    assert evidence.median_abs_error(gated) <= 0.25
+    for c in sims:
+        assert c.lower_bound_s <= c.expected_s, (c.point_id, c.metric)
+
+
 def _expert_bytes_batch1(model: str, weights: str, tp: int) -> float:
     """Bytes of the experts one token touches in one MoE layer on one GPU, written out from the
     config (top-k experts × gate, up and down projections × hidden × moe_intermediate ÷ tp)."""
