@@ -37,6 +37,24 @@ MAX_CONFIG_CHARS = 2_000_000
 
 
 @dataclass(frozen=True)
+class FileDrop:
+    """A text input the page also fills from a chosen or dropped file (read in the browser, never uploaded).
+
+    ``what`` names the file in the placeholder and messages, ``label`` is the file picker's label,
+    ``max_chars`` the most characters the page reads, ``too_big`` what it says after the file's name when
+    a file is larger. ``in_link``: a short enough text may go in the page's link (else it never does, nor
+    is it taken from one).
+    """
+
+    what: str
+    label: str
+    max_chars: int
+    too_big: str
+    accept: str = ".json,application/json"
+    in_link: bool = False
+
+
+@dataclass(frozen=True)
 class Input:
     """One input: ``kind`` is ``int``, ``float``, ``choice``, ``text``, ``bool`` or ``model``."""
 
@@ -54,6 +72,7 @@ class Input:
     cli_only: bool = False  # not rendered in the page (e.g. --config FILE)
     page_only: bool = False  # not a CLI option (e.g. a pasted config.json)
     advanced: bool = False  # the page folds it under "More options" (the CLI is unchanged)
+    file: FileDrop | None = None  # the page adds a file picker and a drop zone (a text input)
 
 
 @dataclass(frozen=True)
@@ -150,7 +169,9 @@ MODEL = Input("model", "Model", "model", "meta-llama/Llama-3.1-8B-Instruct", cho
 CONFIG = Input("config", "config.json file", "text", None, optional=True, cli_only=True,
                help="Path to a Hugging Face config.json; overrides --model.")
 CONFIG_TEXT = Input("config-json", "Paste a config.json", "text", None, optional=True, page_only=True,
-                    help="Paste or drop a model's config.json; used instead of the preset when filled.")
+                    help="Paste or drop a model's config.json; used instead of the preset when filled.",
+                    file=FileDrop("config.json", "Or choose a config.json file", MAX_CONFIG_CHARS,
+                                  "is larger than 2 MB; a config.json is a few KB.", in_link=True))
 ASSUME_LLAMA = Input("assume-llama-like", "Assume Llama-like", "bool", False,
                      help="Read a model_type we do not model as a Llama-like decoder; "
                      "every figure is then an estimate.")
@@ -219,7 +240,7 @@ def _coerce(inp: Input, raw: Any) -> Any:
         if inp.kind == "model" and len(text) > 200:
             raise CalcError(inp.name, "is too long for a model id")
         return text.lower() if inp.kind == "choice" and inp.name != "model" else text
-    limit = calibrate.MAX_BENCH_CHARS if inp.name == "bench-json" else MAX_CONFIG_CHARS
+    limit = inp.file.max_chars if inp.file is not None else MAX_CONFIG_CHARS
     if len(raw) > limit:
         raise CalcError(inp.name, f"is {len(raw):,} characters; the limit is {limit:,}")
     return raw
@@ -434,7 +455,7 @@ def _vllm(v: dict[str, Any]) -> dict[str, Any]:
         max_model_len=v["max-model-len"], kv_cache_dtype=v["kv-cache-dtype"], block_size=v["block-size"],
         max_num_batched_tokens=v["max-num-batched-tokens"], available_kv_cache_gib=v["available-kv-cache-gib"],
         weights_dtype=v["weights-dtype"], vllm_version=v["vllm-version"], mamba_mode=v["mamba-cache-mode"],
-        max_num_seqs=v["max-num-seqs"],
+        max_num_seqs=v["max-num-seqs"], enforce_eager=bool(v["enforce-eager"]),
     )
     parts = [
         ("Weights", f.weights_bytes_per_gpu),
@@ -546,6 +567,8 @@ _VLLM_INPUTS = (
           maximum=100_000, optional=True, advanced=True,
           help="The 'Available KV cache memory' vLLM logged; when given, replaces the estimate."),
     WEIGHTS_DTYPE,
+    Input("enforce-eager", "No CUDA graphs (--enforce-eager)", "bool", False, advanced=True,
+          help="vLLM --enforce-eager: no memory kept for CUDA graphs, and the command carries the flag."),
     Input("vllm-version", "vLLM version", "choice", vllm.DEFAULT_VLLM_VERSION, choices=lambda: [
         (v, v) for v in vllm.SUPPORTED_VERSIONS], advanced=True, help="Release whose defaults and formulas to follow."),
     Input("mamba-cache-mode", "Mamba cache mode", "choice", "auto",
@@ -690,13 +713,16 @@ _MFU = Input("mfu", "FLOPs utilization", "float", roofline.DEFAULT_MFU, minimum=
              advanced=True,
              help="Fraction of the dense peak a step reaches (expected figure). Default 0.5: about 0.7 × the 74-83 % "
                   "our measured GEMMs reached (fp8/bf16).")
+_EAGER_STEP = Input("enforce-eager", "No CUDA graphs (--enforce-eager)", "bool", False, advanced=True,
+                   help="The server runs with vLLM --enforce-eager: every layer launches its kernels from Python, "
+                        "about 0.34 ms per layer per step (vllm-omni#7960; host-dependent).")
 _MNBT = Input("max-num-batched-tokens", "Max batched tokens", "int", None, unit="tokens", minimum=1, maximum=1 << 24,
               step=1, optional=True, advanced=True,
               help="Chunked-prefill budget per step; empty = vllm serve's default for this GPU.")
 
 
 def _eff(v: dict[str, Any]) -> roofline.Efficiency:
-    return roofline.Efficiency(mbu=v["mbu"], mfu=v["mfu"])
+    return roofline.Efficiency(mbu=v["mbu"], mfu=v["mfu"], enforce_eager=bool(v.get("enforce-eager", False)))
 
 
 def _step(st: roofline.StepTime) -> dict[str, Any]:
@@ -1133,7 +1159,7 @@ CALCULATORS.update({
             "roofline", "Roofline, latency and throughput",
             "Where decode and prefill sit on the GPU's roofline; TTFT, TPOT and tokens/s over batch.",
             (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, GPU, TP, _BATCH, _PROMPT, _OUTPUT, _R_WEIGHTS, KV_DTYPE, _MNBT,
-             _MBU, _MFU),
+             _MBU, _MFU, _EAGER_STEP),
             (
                 Output("ridge_point", "Ridge point", "float", "FLOP/byte",
                        "dense peak FLOP/s of the GEMM dtype ÷ memory bandwidth"),
@@ -1230,8 +1256,11 @@ CALCULATORS.update({
                    help="Path of the JSON that vllm bench serve --save-result --save-detailed wrote, or of a "
                         "GuideLLM report (JSON)."),
              Input("bench-json", "Benchmark result", "text", None, optional=True, page_only=True,
-                   help="Paste the JSON that vllm bench serve --save-result --save-detailed wrote, or a GuideLLM "
-                        "report (JSON); its text stays in your browser."),
+                   help="Paste or drop the JSON that vllm bench serve --save-result --save-detailed wrote, or a "
+                        "GuideLLM report (JSON); its text stays in your browser.",
+                   file=FileDrop("benchmark result", "Choose a benchmark result (.json)", calibrate.MAX_BENCH_CHARS,
+                                 f"is larger than {calibrate.MAX_BENCH_CHARS:,} characters, the most the calculator "
+                                 "reads (the command line too).")),
              Input("max-num-seqs", "Max sequences", "int", None, minimum=1, maximum=1 << 20, step=1, optional=True,
                    advanced=True, help="The --max-num-seqs the server ran with; empty = vllm serve's default."),
              Input("benchmark", "GuideLLM run", "int", 1, minimum=1, maximum=10_000, step=1, advanced=True,
@@ -1345,7 +1374,7 @@ CALCULATORS.update({
                    help="Targets for goodput, e.g. ttft:p95<500ms;tpot:p99<50ms."),
              Input("seed", "Seed", "int", 0, minimum=0, maximum=2**31 - 1, step=1, advanced=True,
                    help="Random seed: the same seed gives the same answer."),
-             _MBU, _MFU),
+             _MBU, _MFU, _EAGER_STEP),
             (
                 Output("request_throughput_per_s", "Request throughput", "float", "requests/s",
                        "requests ÷ (last finish − first arrival)"),

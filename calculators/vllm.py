@@ -572,7 +572,8 @@ def fit(
             max_num_batched_tokens=max_num_batched_tokens,
             default_utilization=default_gpu_memory_utilization(version),
             max_num_seqs=max_num_seqs,
-            extra=flags + (("--mamba-cache-mode", mode) if spec.ssm is not None and mamba_mode != "auto" else ()),
+            extra=flags + (("--mamba-cache-mode", mode) if spec.ssm is not None and mamba_mode != "auto" else ())
+            + (("--enforce-eager",) if enforce_eager else ()),
         ),
         max_num_batched_tokens=mnbt,
         max_num_seqs=seqs,

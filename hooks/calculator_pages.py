@@ -327,7 +327,8 @@ def _render_input(calc: forms.Calculator, inp: forms.Input, value: Any, fid: str
     shown = "" if value is None else str(value)
     default = shown  # the page's default: the declaration's, or the marker's override
     common = f'id="{iid}" name="{_attr(inp.name)}" data-default="{_attr(default)}" {described}'
-    if not from_link_allowed(inp.name):
+    if not from_link_allowed(inp.name) or (inp.file is not None and not inp.file.in_link):
+        # a pasted file such as a benchmark result is too big for a link and may be private
         common += ' data-link="never"'
     before = ""  # markup above the label (the model search box)
     if inp.kind in ("choice", "model"):
@@ -362,10 +363,13 @@ def _render_input(calc: forms.Calculator, inp: forms.Input, value: Any, fid: str
     elif inp.kind == "bool":
         checked = " checked" if value else ""
         control = f'<input type="checkbox" {common} value="true"{checked}>'
-    elif inp.name == "config-json":
+    elif inp.file is not None:
+        drop = inp.file
         control = (
             f'<textarea {common} rows="4" spellcheck="false" autocomplete="off" data-drop-zone '
-            f'placeholder="Paste a config.json here, or drop the file">{html.escape(shown)}</textarea>'
+            f'data-file-max="{drop.max_chars}" data-file-what="{_attr(drop.what)}" '
+            f'data-file-too-big="{_attr(drop.too_big)}" '
+            f'placeholder="Paste a {_attr(drop.what)} here, or drop the file">{html.escape(shown)}</textarea>'
         )
     else:
         control = f'<input type="text" {common} value="{_attr(shown)}" autocomplete="off">'
@@ -392,13 +396,22 @@ def _render_model_search(iid: str) -> str:
     )
 
 
-def _render_file(fid: str) -> str:
-    """A file picker for config.json beside paste and drop; hidden until calculators.js wires it up (no ``name``)."""
-    iid = f"{fid}-file"
+def _file_role(inp: forms.Input) -> str:
+    """``config-file`` for ``config-json``, ``bench-file`` for ``bench-json``: the picker's data-role."""
+    return f"{inp.name.removesuffix('-json')}-file"
+
+
+def _render_file(inp: forms.Input, fid: str) -> str:
+    """A file picker beside paste and drop for an input declared with ``file``; hidden until calculators.js
+    wires it up (no ``name``: not an input of the calculator)."""
+    assert inp.file is not None
+    role = _file_role(inp)
+    # config-json keeps the id it always had
+    iid = f"{fid}-file" if inp.name == "config-json" else f"{fid}-{role}"
     return (
-        f'<div class="fn-calc__field fn-calc__file" data-role="config-file-box" hidden>'
-        f'<label for="{iid}">Or choose a config.json file</label>'
-        f'<input type="file" id="{iid}" data-role="config-file" accept=".json,application/json" '
+        f'<div class="fn-calc__field fn-calc__file" data-role="{role}-box" data-file-for="{_attr(inp.name)}" hidden>'
+        f'<label for="{iid}">{_attr(inp.file.label)}</label>'
+        f'<input type="file" id="{iid}" data-role="{role}" data-file-input accept="{_attr(inp.file.accept)}" '
         f'aria-describedby="{iid}-help">'
         f'<p class="fn-calc__help" id="{iid}-help">Read in your browser and pasted above; nothing is uploaded.</p>'
         "</div>"
@@ -534,8 +547,9 @@ def render_calculator(calc: forms.Calculator, overrides: dict[str, str], index: 
         if inp.cli_only:
             continue
         (more if inp.advanced else fields).append(_render_input(calc, inp, values.get(inp.name), fid))
+        if inp.file is not None:
+            (more if inp.advanced else fields).append(_render_file(inp, fid))
         if inp.name == "config-json":
-            fields.append(_render_file(fid))
             fields.append(_render_hf(fid))
     if more:
         fields.append(f'<details class="fn-more"><summary>More options</summary>{"".join(more)}</details>')

@@ -388,3 +388,118 @@ def test_calibrate_page_pasted_bench_and_bad_file(open_page: OpenPage, tmp_path:
     assert field.input_value() == bad
     assert "--save-detailed" in (page.text_content(f"#{field.get_attribute('data-error-id')}") or "")
     assert "Traceback" not in (page.text_content("body") or "")
+
+
+# ---------------------------------------------------------------- issue 12: the bench file, chosen or dropped
+
+CALIBRATE_FORM = 'form[data-calculator="calibrate"]'
+
+
+def _bench_file(tmp_path: Path, name: str = "bench.json") -> tuple[Path, str]:
+    """A synthetic ``vllm bench serve --save-result --save-detailed`` result (as tests/core/test_plan_sim.py)."""
+    bench = dict(BENCH, date="20261201-041200", backend="vllm", num_prompts=30)
+    text = json.dumps(bench, indent=2)
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path, text
+
+
+def _field_error(page: Any, field: Any) -> str:
+    return page.text_content(f"#{field.get_attribute('data-error-id')}") or ""
+
+
+def test_calibrate_bench_file_picker_matches_the_cli(open_page: OpenPage, tmp_path: Path) -> None:
+    """A benchmark result chosen with the file picker gives the CLI's fitted numbers, and stays out of the link."""
+    path, text = _bench_file(tmp_path)
+    visit = open_page(SIM_PAGES["calibrate"], wait_live=True)
+    page = visit.page
+    picker = page.locator(f"{CALIBRATE_FORM} input[type=file][data-role=bench-file]")
+    assert picker.is_visible()
+    assert picker.get_attribute("name") is None  # not an input of the calculator
+    assert picker.get_attribute("accept") == ".json,application/json"
+    label = page.text_content(f'label[for="{picker.get_attribute("id")}"]') or ""
+    assert label == "Choose a benchmark result (.json)", label
+    field = page.locator(f'{CALIBRATE_FORM} [name="bench-json"]')
+    assert field.get_attribute("data-link") == "never"
+    picker.set_input_files(str(path))
+    page.wait_for_function("el => el.value.length > 0", arg=field.element_handle(), timeout=10_000)
+    assert field.input_value() == text
+    wait_live(page, "calibrate")
+    values = outputs(page, "calibrate")
+    expected = cli_json("calibrate", "--bench", str(path))
+    assert_matches_cli(values, "calibrate", "--bench", str(path))
+    assert values["mbu"] and json.loads(values["mbu"]) == expected["mbu"]
+    assert values["mfu"] and json.loads(values["mfu"]) == expected["mfu"]
+    # a change elsewhere rewrites the link: the benchmark is never in it
+    page.fill(f'{CALIBRATE_FORM} [name="tp"]', "2")
+    wait_live(page, "calibrate")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query.get("tp") == ["2"] and "bench-json" not in query, page.url
+    share = page.get_attribute(f"{CALIBRATE_FORM} [data-role=share]", "href") or ""
+    assert "bench-json" not in share and "input_lens" not in share, share
+
+
+def test_calibrate_bench_file_dropped_matches_the_cli(open_page: OpenPage, tmp_path: Path) -> None:
+    """A benchmark result dropped on the field (a real DataTransfer holding a File) is fitted as by the CLI."""
+    path, text = _bench_file(tmp_path, "dropped.json")
+    visit = open_page(SIM_PAGES["calibrate"], wait_live=True)
+    page = visit.page
+    field = page.locator(f'{CALIBRATE_FORM} [name="bench-json"]')
+    assert field.get_attribute("data-drop-zone") is not None
+    field.evaluate(
+        """(el, text) => {
+             const data = new DataTransfer();
+             data.items.add(new File([text], "bench.json", {type: "application/json"}));
+             el.dispatchEvent(new DragEvent("dragover", {dataTransfer: data, bubbles: true, cancelable: true}));
+             el.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
+           }""",
+        text,
+    )
+    page.wait_for_function("el => el.value.includes('input_lens')", arg=field.element_handle(), timeout=10_000)
+    assert field.input_value() == text
+    wait_live(page, "calibrate")
+    assert_matches_cli(outputs(page, "calibrate"), "calibrate", "--bench", str(path))
+
+
+def test_calibrate_bench_file_not_json_or_too_big(open_page: OpenPage, tmp_path: Path) -> None:
+    """A file that is not JSON is marked with a clear message and its text kept; one over the limit is
+    refused unread, leaving the field as it was; no traceback either way."""
+    visit = open_page(SIM_PAGES["calibrate"], wait_live=True)
+    page = visit.page
+    field = page.locator(f'{CALIBRATE_FORM} [name="bench-json"]')
+    notes = tmp_path / "notes.txt"
+    notes.write_text("median TPOT 12 ms, TTFT 60 ms\n", encoding="utf-8")
+    page.locator(f"{CALIBRATE_FORM} input[type=file][data-role=bench-file]").set_input_files(str(notes))
+    page.wait_for_function("el => el.getAttribute('aria-invalid') === 'true'", arg=field.element_handle(),
+                           timeout=120_000)
+    assert field.input_value() == "median TPOT 12 ms, TTFT 60 ms\n"
+    message = _field_error(page, field)
+    assert message.startswith("not a JSON object"), message  # as the CLI says for --bench notes.txt
+    body = page.text_content("body") or ""
+    assert "Traceback" not in body and "File \"" not in body
+    # Over the 20,000,000-character limit (forms._coerce): refused before it reaches Python.
+    field.evaluate(
+        """el => {
+             const data = new DataTransfer();
+             data.items.add(new File(["[" + "0,".repeat(10000000) + "0]"], "huge.json", {type: "application/json"}));
+             el.dispatchEvent(new DragEvent("drop", {dataTransfer: data, bubbles: true, cancelable: true}));
+           }""",
+    )
+    page.wait_for_function(
+        "el => (document.getElementById(el.dataset.errorId).textContent || '').includes('huge.json')",
+        arg=field.element_handle(), timeout=30_000,
+    )
+    message = _field_error(page, field)
+    assert "is larger than 20,000,000 characters" in message, message
+    assert field.input_value() == "median TPOT 12 ms, TTFT 60 ms\n"
+    assert "Traceback" not in (page.text_content("body") or "")
+
+
+def test_calibrate_link_never_fills_the_bench(open_page: OpenPage) -> None:
+    """A link carrying bench-json is not used, and the notice says why."""
+    visit = open_page(SIM_PAGES["calibrate"] + "?bench-json=%7B%22input_lens%22%3A%5B1%5D%7D", wait_live=True)
+    page = visit.page
+    assert page.input_value(f'{CALIBRATE_FORM} [name="bench-json"]') == ""
+    notice = page.text_content(f"{CALIBRATE_FORM} [data-role=notice]") or ""
+    assert "“bench-json”" in notice and "never" in notice and "benchmark result" in notice, notice
+    assert "no benchmark yet" in (page.text_content(f'{CALIBRATE_FORM} [data-output="status"]') or "")

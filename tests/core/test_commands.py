@@ -8,7 +8,9 @@ import json
 import shlex
 from typing import Any
 
-from calculators import forms, models
+import pytest
+
+from calculators import forms, models, roofline
 
 LLAMA = "meta-llama/Llama-3.1-8B-Instruct"
 
@@ -75,3 +77,23 @@ def test_pasted_config_model_id() -> None:
     config["_name_or_path"] = "/home/me/models/llama"  # a local path is not a repo id
     out = forms.run("vllm", {"config-json": json.dumps(config), "gpu": "h100-sxm"})
     assert shlex.split(out["serve_command"])[2] == models.PLACEHOLDER_ID
+
+
+def test_enforce_eager_is_in_the_command_and_frees_the_graph_memory() -> None:
+    # vLLM keeps no CUDA-graph memory under --enforce-eager (gpu_worker.py profiles none), so the
+    # KV cache gets it back; the command must carry the flag the sizing assumed
+    graphs = _vllm()
+    eager = _vllm(**{"enforce-eager": True})
+    assert "--enforce-eager" in shlex.split(eager["serve_command"])
+    assert "--enforce-eager" not in shlex.split(graphs["serve_command"])
+    assert eager["cuda_graph_gib"] == 0 < graphs["cuda_graph_gib"]
+    assert eager["available_kv_cache_gib"] == graphs["available_kv_cache_gib"] + graphs["cuda_graph_gib"]
+
+
+def test_enforce_eager_slows_every_step_by_the_per_layer_launch_cost() -> None:
+    base = forms.run("roofline", {"model": LLAMA, "gpu": "h100-sxm", "batch": 1})
+    eager = forms.run("roofline", {"model": LLAMA, "gpu": "h100-sxm", "batch": 1, "enforce-eager": True})
+    # Llama-3.1-8B has 32 decoder layers (its config.json: num_hidden_layers 32)
+    extra = eager["decode"]["time_s_expected"] - base["decode"]["time_s_expected"]
+    assert extra == pytest.approx(32 * roofline.EAGER_LAYER_OVERHEAD_S)
+    assert eager["decode"]["time_s_lower_bound"] == base["decode"]["time_s_lower_bound"]

@@ -385,12 +385,13 @@ class Calculator {
         return;
       }
     }
-    const config = this.field("config-json");
-    if (config && jsonDepth(config.value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+    const deep = [...this.form.querySelectorAll("textarea[data-file-what][name]")]
+      .find((el) => jsonDepth(el.value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH);
+    if (deep) {
       // Deep nesting overflows Pyodide's stack before Python can refuse it: refuse it here.
       this.live = true;
-      this.setError(config, `JSON nested more than ${MAX_JSON_DEPTH} levels deep; a config.json is not ` +
-        "(real ones nest 3 or 4 levels). Not computed.");
+      this.setError(deep, `JSON nested more than ${MAX_JSON_DEPTH} levels deep; a ${deep.dataset.fileWhat} ` +
+        "is not (real ones nest a few levels). Not computed.");
       this.setStatus("error", "fix the marked field");
       this.markStale();
       this.form.dispatchEvent(new CustomEvent("calculator:error", { bubbles: true }));
@@ -672,6 +673,12 @@ class Calculator {
         }
         continue;
       }
+      if (el.dataset.link === "never" && el.dataset.fileWhat) {
+        // A pasted file is never taken from a link (nor written into one).
+        this.say(`The link's value for “${shown}” was not used: a link never fills in a ` +
+          `${el.dataset.fileWhat}. Paste or drop the file here.`);
+        continue;
+      }
       if (el.dataset.link === "never") {
         // What a manifest runs, where, and with which secret is never taken from a link.
         const value40 = value.length > 60 ? `${value.slice(0, 60)}…` : value;
@@ -703,7 +710,7 @@ class Calculator {
   }
 
   check(el, value) {
-    if (value.length > (el.name === "config-json" ? MAX_CONFIG_BYTES : 200)) return "too long";
+    if (value.length > (el.dataset.fileMax ? Number(el.dataset.fileMax) : 200)) return "too long";
     if (el.tagName === "SELECT") {
       return [...el.options].some((o) => o.value === value) ? null : "not one of the choices";
     }
@@ -818,43 +825,64 @@ class Calculator {
     });
   }
 
+  // Every text field declared with a file (forms.FileDrop: data-drop-zone) takes a dropped file.
   setupDrop() {
-    const config = this.field("config-json");
-    if (!config) return;
-    config.addEventListener("dragover", (e) => {
-      e.preventDefault();
-      config.classList.add("fn-calc--drop");
-    });
-    config.addEventListener("dragleave", () => config.classList.remove("fn-calc--drop"));
-    config.addEventListener("drop", async (e) => {
-      e.preventDefault();
-      config.classList.remove("fn-calc--drop");
-      const file = e.dataTransfer && e.dataTransfer.files[0];
-      if (file) await this.readConfigFile(file);
-    });
+    for (const el of this.form.querySelectorAll("textarea[data-drop-zone][name]")) {
+      el.addEventListener("dragover", (e) => {
+        e.preventDefault();
+        el.classList.add("fn-calc--drop");
+      });
+      el.addEventListener("dragleave", () => el.classList.remove("fn-calc--drop"));
+      el.addEventListener("drop", async (e) => {
+        e.preventDefault();
+        el.classList.remove("fn-calc--drop");
+        const file = e.dataTransfer && e.dataTransfer.files[0];
+        if (file) await this.readFile(el, file);
+      });
+    }
   }
 
-  // A dropped or chosen file: its text goes into the config field, checked like pasted text.
-  async readConfigFile(file) {
-    const config = this.field("config-json");
-    if (file.size > MAX_CONFIG_BYTES) {
-      this.setError(config, `${file.name.slice(0, 80)} is larger than 2 MB; a config.json is a few KB.`);
+  // A dropped or chosen file: its text goes into the field, checked like pasted text. The field's
+  // limit (data-file-max) counts characters as the package does; a UTF-8 file has at least as many
+  // bytes as characters and at most four bytes for one, so only a file over four times the limit is
+  // refused unread. A file that is too big or cannot be read leaves the field's text as it was.
+  async readFile(el, file) {
+    const max = Number(el.dataset.fileMax) || MAX_CONFIG_BYTES;
+    const name = file.name.slice(0, 80);
+    const tooBig = () => this.setError(el, `${name} ${el.dataset.fileTooBig || `is larger than ${max} characters.`}`);
+    if (file.size > 4 * max) {
+      tooBig();
       return;
     }
-    config.value = await file.text();
-    this.changed(config);
+    let text;
+    try {
+      text = await file.text();
+    } catch (err) {
+      const what = el.dataset.fileWhat || "file";
+      this.setError(el, `${name} could not be read (${(err && err.name) || "error"}); ` +
+        `paste the ${what}'s text instead.`);
+      return;
+    }
+    if (text.length > max) {
+      tooBig();
+      return;
+    }
+    el.value = text;
+    this.changed(el);
   }
 
+  // The file pickers (data-file-for names the field they fill); hidden until this runs.
   setupFile() {
-    const box = this.form.querySelector("[data-role=config-file-box]");
-    const config = this.field("config-json");
-    if (!box || !config) return;
-    const input = box.querySelector("[data-role=config-file]");
-    input.addEventListener("change", async () => {
-      const file = input.files && input.files[0];
-      if (file) await this.readConfigFile(file);
-    });
-    box.hidden = false;
+    for (const box of this.form.querySelectorAll("[data-file-for]")) {
+      const el = this.field(box.dataset.fileFor);
+      const input = box.querySelector("input[type=file]");
+      if (!el || !input) continue;
+      input.addEventListener("change", async () => {
+        const file = input.files && input.files[0];
+        if (file) await this.readFile(el, file);
+      });
+      box.hidden = false;
+    }
   }
 }
 
