@@ -29,6 +29,8 @@
       snapshotSha256: s.snapshotSha256 || null,
       wheel: abs(s.wheel),
       wheelSha256: s.wheelSha256 || null,
+      // optional: the stdlib download rate above which a first visit fetches the snapshot (worker.js)
+      fastLinkBytesPerS: typeof s.fastLinkBytesPerS === "number" ? s.fastLinkBytesPerS : null,
     });
     return started;
   };
