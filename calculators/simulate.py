@@ -454,6 +454,28 @@ def _release(pending: deque[_Req], r: _Req, at: float) -> None:
     pending.insert(i, r)
 
 
+def _admit(waiting: deque[_Req], running: list[_Req], seqs_limit: int, budget: int, free: int,
+           blocks_for: Callable[[int], int]) -> tuple[list[tuple[_Req, int]], int, int]:
+    """vLLM V1's admission of waiting requests (first come, first served): while fewer than
+    ``seqs_limit`` run and token budget is left, the next request's first chunk (the rest of its
+    prompt, up to the budget) is scheduled if its KV blocks are free; the first that does not fit
+    stops admission.  Returns the (request, tokens) admitted, the budget and the free blocks left."""
+    admitted: list[tuple[_Req, int]] = []
+    while waiting and len(running) < seqs_limit and budget > 0:
+        r = waiting[0]
+        n = min(r.target - r.computed, budget)
+        need = blocks_for(r.computed + n) - r.blocks
+        if need > free:
+            break
+        waiting.popleft()
+        free -= need
+        r.blocks += need
+        budget -= n
+        running.append(r)
+        admitted.append((r, n))
+    return admitted, budget, free
+
+
 def _run_general(pending: deque[_Req], unreleased: deque[_Req], requests: int, blocks_total: int, bs: int,
                  budget_per_step: int, seqs_limit: int, step: StepTimeFn, blocks_for: Callable[[int], int],
                  full_groups: int, think: Callable[[], float]) -> tuple[int, int, float, float,
@@ -507,18 +529,8 @@ def _run_general(pending: deque[_Req], unreleased: deque[_Req], requests: int, b
             scheduled.append((r, n))
             i += 1
         if not preempted_now:
-            while waiting and len(running) < seqs_limit and budget > 0:
-                r = waiting[0]
-                n = min(r.target - r.computed, budget)
-                need = blocks_for(r.computed + n) - r.blocks
-                if need > free:
-                    break
-                waiting.popleft()
-                free -= need
-                r.blocks += need
-                budget -= n
-                running.append(r)
-                scheduled.append((r, n))
+            admitted, budget, free = _admit(waiting, running, seqs_limit, budget, free, blocks_for)
+            scheduled.extend(admitted)
         if not scheduled:
             if pending:
                 t = max(t, pending[0].arrival)
@@ -821,17 +833,8 @@ def _run_pipeline(pending: deque[_Req], unreleased: deque[_Req], requests: int, 
                 this_step.add(id(r))
             this_step.clear()
             if not preempted_now:
-                while waiting and len(running) < seqs_limit and budget > 0:
-                    r = waiting[0]
-                    n = min(r.target - r.computed, budget)
-                    need = blocks_for(r.computed + n) - r.blocks
-                    if need > free:
-                        break
-                    waiting.popleft()
-                    free -= need
-                    r.blocks += need
-                    budget -= n
-                    running.append(r)
+                admitted, budget, free = _admit(waiting, running, seqs_limit, budget, free, blocks_for)
+                for r, n in admitted:
                     r.running = True
                     scheduled.append((r, n, False))
         if scheduled:
