@@ -119,6 +119,14 @@ def _kv_dtype(point: dict[str, Any]) -> str:
     return kv if kv in ("auto", "bfloat16", "float16", "fp8") else "auto"  # "not stated": vLLM's default
 
 
+def _efficiency(point: dict[str, Any], eff: roofline.Efficiency | None) -> roofline.Efficiency | None:
+    """The efficiencies a point ran under: ``enforce_eager`` (no CUDA graphs) adds the eager launch
+    overhead per layer."""
+    if point.get("enforce_eager"):
+        return replace(eff or roofline.Efficiency(), enforce_eager=True)
+    return eff
+
+
 def compare(point: dict[str, Any], eff: roofline.Efficiency | None = None) -> list[Comparison]:
     """Every time metric of one point against the model (empty if the point is skipped)."""
     found = model_for(point)
@@ -130,8 +138,7 @@ def compare(point: dict[str, Any], eff: roofline.Efficiency | None = None) -> li
     batch = int(point.get("concurrency", point.get("batch_size", 1)))
     p_tok, o_tok = int(point["input_tokens"]), int(point["output_tokens"])
     kv = _kv_dtype(point)
-    if point.get("enforce_eager"):  # the run disabled CUDA graphs: eager launch overhead per layer
-        eff = replace(eff or roofline.Efficiency(), enforce_eager=True)
+    eff = _efficiency(point, eff)
     out: list[Comparison] = []
 
     def add(metric: str, measured_s: float, lower: float, expected: float) -> None:
@@ -183,8 +190,7 @@ def simulate_point(point: dict[str, Any], eff: roofline.Efficiency | None = None
     if not any(k in point for k in ("ttft_ms", "tpot_ms", "itl_ms")):
         return []
     spec, weights = found
-    if point.get("enforce_eager"):
-        eff = replace(eff or roofline.Efficiency(), enforce_eager=True)
+    eff = _efficiency(point, eff)
     gpu = hardware.get_gpu(point["gpu"])
     tp = int(point["tensor_parallel_size"])
     c = int(point["concurrency"])
