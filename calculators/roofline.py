@@ -335,21 +335,82 @@ def _groups(spec: ModelSpec, tp: int) -> tuple[params.TensorGroup, ...]:
 
 
 def check_modelled(spec: ModelSpec) -> None:
-    """The step model covers full, sliding-window and MLA attention.  Mamba / linear-attention
-    state updates, DeepSeek sparse attention's top-k selection and Llama 4's chunked attention
-    are not modelled: refuse rather than time them as dense attention."""
-    what = (
-        "state-space / linear-attention layers" if spec.ssm is not None
-        else "DeepSeek sparse attention" if spec.indexer is not None
-        else "chunked attention" if any(c is not None for c in spec.layer_chunks)
-        else ""
-    )
-    if what:
+    """The step model covers full, sliding-window, chunked (Llama 4), MLA and DeepSeek-sparse
+    attention and the state-space / linear-attention mixers (Mamba-1, Mamba2, Gated DeltaNet).
+    Kept as the one place a future unmodelled layer kind is refused (a reader that accepts a new
+    kind must be taught here first)."""
+    known = {"attention", "parallel", "mamba2", "gdn", "mamba1", "none"}
+    kinds = {spec.mixer(i) for i in range(spec.num_layers)} - known
+    if kinds:
         raise CalcError(
             "model",
-            f"{spec.model_type}: the roofline step model does not cover {what} yet; memory, KV cache and "
-            "vLLM's start-up figures are exact for it (the memory and vllm calculators)",
+            f"{spec.model_type}: the roofline step model does not cover {', '.join(sorted(kinds))} layers yet; memory, "
+            "KV cache and vLLM's start-up figures are exact for it (the memory and vllm calculators)",
         )
+
+
+def step_model_caveats(spec: ModelSpec) -> list[str]:
+    """What a reader of a step time should know about this model's layer kinds: the state-space and
+    sparse-attention terms are counted from the layers' arithmetic (numpy oracles in
+    tests/roofline/test_oracle_layers.py) but have few published runs to check them against
+    (docs/kb/accuracy.md)."""
+    out = []
+    if spec.ssm is not None:
+        out.append(
+            "state-space / linear-attention layers: timed by their state read and written once per step and their "
+            "scan arithmetic, with no fixed per-layer kernel cost; published vLLM runs of a hybrid (Nemotron-3 Nano) "
+            "measured a TTFT far above this estimate (see the accuracy page): treat TTFT as optimistic"
+        )
+    if spec.indexer is not None:
+        out.append(
+            "DeepSeek sparse attention: timed as MLA over the top-k keys plus the indexer's pass over every key; "
+            "no published run on NVIDIA GPUs checks it yet (see the accuracy page)"
+        )
+    return out
+
+
+#: scan chunk when the spec names none: Mamba2 configs carry theirs (the reader defaults to 256,
+#: Transformers' Mamba2Config default); Gated DeltaNet's chunked prefill runs in chunks of 64 (FLA's
+#: ``chunk_gated_delta_rule_fwd_h(..., chunk_size=64)``, vendored in vLLM's model_executor/layers/fla/ops)
+SSM_DEFAULT_CHUNK = {"mamba2": 256, "gdn": 64}
+
+
+def ssm_mixer_cost(spec: ModelSpec, tp: int, sequences: float, new: float) -> tuple[float, float]:
+    """(FLOPs, bytes) of the state-space / linear-attention mixers' scans for ``sequences``
+    sequences each adding ``new`` tokens, on one GPU (the projections and the depthwise conv are
+    weight GEMMs, in :func:`gemm_cost`).
+
+    Per layer and sequence the recurrent state is read once and written once:
+    2 × :func:`calculators.memory.ssm_state_bytes_per_layer` bytes (the scan keeps it on chip
+    within a step).  FLOPs per token, with H heads of P × N state on this GPU:
+
+    * Mamba-1 (selective scan, Gu & Dao 2023 Alg. 2): decay, input and output terms, 5 · inner · N;
+    * Mamba2 (SSD, Dao & Gu 2024 §6): decode 5 · H · P · N; a chunk of Q tokens adds the
+      intra-chunk products 2 · Q · (G · N + H · P) and the chunk-state terms 4 · H · P · N per token;
+    * Gated DeltaNet (Yang et al. 2024): decode 6 · H · P · N (S·k, the rank-1 update, S·q);
+      chunked prefill as Mamba2 with one key head per value-head group.
+
+    These are small next to the projections; the state traffic is what a decode step pays.
+    """
+    s = spec.ssm
+    layers = len(spec.ssm_layers)
+    if s is None or layers == 0 or sequences <= 0 or new <= 0:
+        return 0.0, 0.0
+    state_bytes = 2.0 * memory.ssm_state_bytes_per_layer(spec, tp)
+    n = s.state_size
+    if s.kind == "mamba1":
+        per_token = 5.0 * (s.inner / tp) * n
+    else:
+        h = max(1.0, s.num_heads / tp)
+        p = s.head_dim
+        groups = max(1.0, s.n_groups / tp)
+        per_token = (6.0 if s.kind == "gdn" else 5.0) * h * p * n
+        if new > 1:
+            q = min(new, s.chunk_size or SSM_DEFAULT_CHUNK.get(s.kind, 256))
+            per_token = 2.0 * q * (groups * n + h * p) + 4.0 * h * p * n
+    flops = layers * sequences * new * per_token
+    nbytes = layers * sequences * state_bytes
+    return flops, nbytes
 
 
 def causal_pairs(prior: float, new: float, window: int | None = None) -> float:
@@ -369,6 +430,21 @@ def causal_pairs(prior: float, new: float, window: int | None = None) -> float:
     return full(lo, window) + (hi - window) * window
 
 
+def chunked_pairs(prior: float, new: float, chunk: int) -> float:
+    """(query, key) pairs of chunked local attention (Llama 4's RoPE layers): query j sees the keys of
+    its own chunk up to itself, (j − 1) mod C + 1 of them; summed over j = prior + 1 … prior + new.
+
+    = F(prior + new) − F(prior), F(n) = Σ_{j=1}^{n} ((j − 1) mod C + 1) = q · C(C + 1)/2 + r(r + 1)/2
+    with n = q · C + r, 0 ≤ r < C.
+    """
+    def f(n: float) -> float:
+        q = math.floor(n / chunk)
+        r = n - q * chunk
+        return q * chunk * (chunk + 1) / 2.0 + r * (r + 1) / 2.0
+
+    return f(prior + new) - f(prior)
+
+
 def attention_cost(spec: ModelSpec, tp: int, sequences: float, prior: float, new: float,
                    kv_cache_dtype: str = "auto") -> StepCost:
     """FLOPs and bytes of attention for ``sequences`` sequences each adding ``new`` tokens after ``prior``.
@@ -382,21 +458,49 @@ def attention_cost(spec: ModelSpec, tp: int, sequences: float, prior: float, new
     in 16-bit, high because all heads share the latent. MLA prefill (unabsorbed): K/V of the prior
     tokens up-projected (2 · prior · h · (qk_nope + v) · kv_lora_rank) and plain attention with
     qk = nope + rope and v widths.
+    Chunked local attention (Llama 4, chunk C): pairs = :func:`chunked_pairs`, the current chunk's
+    keys read.  DeepSeek sparse attention (DeepSeek-V3.2 §2.1, GLM-5): the lightning indexer scores
+    all prior keys (2 · index heads · index head_dim FLOPs per pair, its fp8 key + fp32 scale per token
+    read), then MLA in MQA mode (absorbed) attends to at most top-k keys per query: pairs =
+    causal_pairs(prior, new, top-k), min(prior, top-k) latents read.  State-space and
+    linear-attention layers: :func:`ssm_mixer_cost`.
     """
     check_modelled(spec)
     h = spec.num_attention_heads // tp
     flops = 0.0
     nbytes = 0.0
-    windows: dict[int | None, int] = {}
-    first: dict[int | None, int] = {}  # a layer of each window: its head_dim and KV bytes (Gemma 4's differ)
-    for i, w in enumerate(spec.layer_windows):
-        windows[w] = windows.get(w, 0) + 1
-        first.setdefault(w, i)
-    for w, layers in windows.items():
-        per_layer = memory.kv_bytes_per_token_per_layer(spec, kv_cache_dtype, tp, first[w])
-        head_dim = spec.head_dim_of(first[w])
-        pairs = causal_pairs(prior, new, w)
-        read = prior if w is None else min(prior, w)
+    kinds: dict[tuple[int | None, int | None], int] = {}  # (window, chunk) -> layers
+    first: dict[tuple[int | None, int | None], int] = {}  # a layer of each: its head_dim and KV bytes
+    for i in spec.attention_layers:  # state-space layers: ssm_mixer_cost below
+        key = (spec.layer_windows[i], spec.layer_chunks[i] if spec.layer_chunks else None)
+        kinds[key] = kinds.get(key, 0) + 1
+        first.setdefault(key, i)
+    idx = spec.indexer
+    for (w, chunk), layers in kinds.items():
+        per_layer = memory.kv_bytes_per_token_per_layer(spec, kv_cache_dtype, tp, first[w, chunk])
+        head_dim = spec.head_dim_of(first[w, chunk])
+        if chunk is not None:
+            pairs = chunked_pairs(prior, new, chunk)
+            read = prior - math.floor(prior / chunk) * chunk  # the current chunk's keys
+        elif idx is not None:  # DeepSeek sparse attention: each query attends to its top-k keys
+            pairs = causal_pairs(prior, new, idx.topk)
+            read = min(prior, idx.topk)
+        else:
+            pairs = causal_pairs(prior, new, w)
+            read = prior if w is None else min(prior, w)
+        if idx is not None and spec.mla is not None:
+            # sparse MLA in MQA mode for prefill and decode (absorbed, over the latent) on the
+            # top-k keys; the indexer (replicated on every rank) scores every prior key: fp8 keys
+            # of head_dim + an fp32 scale read, 2 · index heads · head_dim FLOPs per pair
+            m = spec.mla
+            f = 2.0 * h * pairs * (m.kv_lora_rank + m.qk_rope_head_dim) + 2.0 * h * pairs * m.kv_lora_rank
+            qo = 2.0 * new * h * (m.kv_lora_rank + m.qk_rope_head_dim) * ACT_BYTES
+            index_bytes = idx.head_dim + 4
+            f += 2.0 * idx.n_heads * idx.head_dim * causal_pairs(prior, new)
+            moved = read * (per_layer - index_bytes) + prior * index_bytes + new * per_layer + qo
+            flops += layers * sequences * f
+            nbytes += layers * sequences * moved
+            continue
         if spec.mla is not None:
             m = spec.mla
             if new == 1:
@@ -412,6 +516,9 @@ def attention_cost(spec: ModelSpec, tp: int, sequences: float, prior: float, new
             qo = 2.0 * new * h * head_dim * ACT_BYTES
         flops += layers * sequences * f
         nbytes += layers * sequences * ((read + new) * per_layer + qo)
+    ssm_flops, ssm_bytes = ssm_mixer_cost(spec, tp, sequences, new)
+    flops += ssm_flops
+    nbytes += ssm_bytes
     return StepCost(
         tokens=0.0, sequences=0.0, gemm_flops=0.0, gemm_bytes=0.0, attention_flops=flops, attention_bytes=nbytes,
         allreduces=0, allreduce_payload_bytes=0.0, experts_touched_per_layer=0.0,

@@ -6,9 +6,13 @@ Each usable point gives one comparison per time metric it states:
   (:func:`calculators.roofline.serving_step_time`, the user's own prefill excluded: c − 1 others');
 * ``ttft_ms``: :func:`calculators.roofline.ttft` at batch = concurrency;
 * ``e2e_latency_ms``: a static batch, :func:`calculators.roofline.static_batch_latency`;
-* ``per_request_output_tokens_per_s``: per request, (TTFT + (O − 1) · TPOT) ÷ O seconds per token.
+* ``per_request_output_tokens_per_s``: per request, (TTFT + (O − 1) · TPOT) ÷ O seconds per token;
+* ``static_batch_from_tokens_per_s``: a static batch that states only its throughput (TensorRT-LLM's
+  tables): batch × O ÷ output tokens/s (per GPU × GPUs when stated per GPU) is the batch's time,
+  prefill included, against :func:`calculators.roofline.static_batch_latency`.
 
-Throughput columns (tokens/s) restate the same times and are not compared twice.
+Throughput columns (tokens/s) of a point that states a time restate the same times and are not
+compared twice.
 
 Model mapping: a point is used when its model's config is bundled, or when a bundled config has
 the same shapes (listed in :data:`SAME_SHAPES` with the reason).  Points whose model has no
@@ -50,6 +54,18 @@ SAME_SHAPES: dict[str, tuple[str, str, str]] = {
     "cognitivecomputations/DeepSeek-V3-AWQ": (
         "deepseek-ai/DeepSeek-V3", "int4",
         "the AWQ export keeps DeepSeek-V3's shapes; every linear layer counted as 4-bit AWQ with group 128",
+    ),
+    "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-FP8": (
+        "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16", "fp8",
+        "NVIDIA's FP8 export of the same model (the card's architecture: 23 Mamba-2 and MoE layers, 6 attention "
+        "layers, 128 experts + 1 shared); weights counted as FP8: 32.29 GB, against 32.7 GB for Red Hat's "
+        "ModelCar image of the FP8 checkpoint "
+        "(registry.redhat.io/rhai/modelcar-nvidia-nemotron-3-nano-30b-a3b-fp8:3.0, which also holds the "
+        "tokenizer and the layers NVIDIA kept in BF16)",
+    ),
+    "zai-org/GLM-5.1-FP8": (
+        "zai-org/GLM-5.1", "fp8",
+        "Z.ai's FP8 release of GLM-5.1 (same repository family, block-FP8 weights); weights counted as FP8",
     ),
 }
 
@@ -156,6 +172,13 @@ def compare(point: dict[str, Any], eff: roofline.Efficiency | None = None) -> li
     if "e2e_latency_ms" in point:
         lo, ex = roofline.static_batch_latency(spec, gpu, tp, batch, p_tok, o_tok, weights, kv, eff)
         add("e2e_latency_ms", point["e2e_latency_ms"] / 1000, lo, ex)
+    if not any(m in point for m in TIME_METRICS) and "batch_size" in point:
+        total = point.get("output_tokens_per_s")
+        if total is None and "output_tokens_per_s_per_gpu" in point:
+            total = point["output_tokens_per_s_per_gpu"] * int(point.get("num_gpus", tp))
+        if total:
+            lo, ex = roofline.static_batch_latency(spec, gpu, tp, batch, p_tok, o_tok, weights, kv, eff)
+            add("static_batch_from_tokens_per_s", batch * o_tok / total, lo, ex)
     if "per_request_output_tokens_per_s" in point:
         lo = (first.time_s_lower_bound + (o_tok - 1) * st.time_s_lower_bound) / o_tok
         ex = (first.time_s_expected + (o_tok - 1) * st.time_s_expected) / o_tok
@@ -168,7 +191,8 @@ def all_comparisons(eff: roofline.Efficiency | None = None) -> list[Comparison]:
 
 
 #: the step-time metrics of the first gate (one decode step, or a static batch of them)
-STEP_METRICS = ("itl_ms", "tpot_ms", "e2e_latency_ms", "per_request_output_tokens_per_s")
+STEP_METRICS = ("itl_ms", "tpot_ms", "e2e_latency_ms", "per_request_output_tokens_per_s",
+                "static_batch_from_tokens_per_s")
 
 
 def step_comparisons(comparisons: list[Comparison]) -> list[Comparison]:
