@@ -14,6 +14,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -1511,13 +1512,18 @@ def _data_dir() -> Any:
     return resources.files("calculators") / "data" / "models"
 
 
+@lru_cache(maxsize=1)
+def _preset_texts() -> dict[str, str]:
+    """File stem (``org--name``) → text of every bundled config, read once (384 KB).  Held in memory,
+    so the page's memory snapshot carries them: a worker restored from it needs no file system
+    for the presets (docs/assets/calculators/worker.js unpacks the wheel only after its first answer)."""
+    return {entry.name[:-5]: entry.read_text(encoding="utf-8")
+            for entry in _data_dir().iterdir() if entry.name.endswith(".json")}
+
+
 def preset_ids() -> list[str]:
     """Ids (Hugging Face repo ids) of the bundled configs."""
-    ids = []
-    for entry in _data_dir().iterdir():
-        if entry.name.endswith(".json"):
-            ids.append(entry.name[:-5].replace("--", "/", 1))
-    return sorted(ids)
+    return sorted(name.replace("--", "/", 1) for name in _preset_texts())
 
 
 def preset_record(model_id: str) -> dict[str, Any]:
@@ -1527,8 +1533,8 @@ def preset_record(model_id: str) -> dict[str, Any]:
     name = model_id.strip().replace("/", "--", 1)
     if any(c in name for c in "/\\") or name.startswith("."):
         raise CalcError("model", f"not a preset id: {model_id[:60]!r}")
-    entry = _data_dir() / f"{name}.json"
-    if not entry.is_file():
+    text = _preset_texts().get(name)
+    if text is None:
         close = [p for p in preset_ids() if p.lower() == model_id.strip().lower()]
         if close:
             return preset_record(close[0])
@@ -1536,7 +1542,7 @@ def preset_record(model_id: str) -> dict[str, Any]:
             "model",
             f"no bundled preset {model_id[:60]!r}; pass --config FILE or pick one of: {', '.join(preset_ids())}",
         )
-    record: dict[str, Any] = json.loads(entry.read_text(encoding="utf-8"))
+    record: dict[str, Any] = json.loads(text)
     if "derived_from" in record:
         # a preset built from a sibling's verbatim config plus sourced overrides (the record's note
         # names the source of each); its result says so

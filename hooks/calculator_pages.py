@@ -21,6 +21,7 @@ added per page, and instant navigation would swap the page body without running 
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import html
 import json
@@ -218,9 +219,10 @@ def memory_snapshot(npm: Path, wheel: Path, stdlib: Path) -> Path:
     """A gzipped Pyodide memory snapshot taken after the package is imported and every calculator
     has run once (``scripts/memory-snapshot.mjs``, Pyodide's ``makeMemorySnapshot`` under Node).
 
-    The worker boots from it with ``_loadSnapshot`` (the same precompiled stdlib), unpacks the wheel
-    for the package's data files and is live without importing anything; it checks the sha256
-    first and falls back to a normal boot on any mismatch or error.  Cached in
+    The worker boots from it with ``_loadSnapshot`` (the same precompiled stdlib) and is live without
+    importing or reading anything (every module and the bundled configs are in the snapshot); it
+    unpacks the wheel after its first answer, checks the sha256 first and falls back to a normal
+    boot on any mismatch or error.  Cached in
     ``build/memory-snapshot/`` by the digest of its inputs.
     """
     script = ROOT / "scripts" / "memory-snapshot.mjs"
@@ -264,9 +266,12 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     # -- memory snapshot (issue 11): see memory_snapshot() above.
     snapshot = memory_snapshot(npm, wheel, stdlib)
     snapshot_sha = hashlib.sha256(snapshot.read_bytes()).hexdigest()
+    # the inflated bytes' digest: worker.js checks the copy it keeps in the Cache API against it
+    snapshot_raw_sha = hashlib.sha256(gzip.decompress(snapshot.read_bytes())).hexdigest()
     snapshot_uri = f"{pkg_uri}/snapshot-{snapshot_sha[:12]}.bin.gz"
     files.append(File.generated(config, snapshot_uri, abs_src_path=str(snapshot)))
-    _state.update(snapshot_uri=snapshot_uri, snapshot_sha256=snapshot_sha, wheel_uri=f"{pkg_uri}/{wheel.name}",
+    _state.update(snapshot_uri=snapshot_uri, snapshot_sha256=snapshot_sha,
+                  snapshot_raw_sha256=snapshot_raw_sha, wheel_uri=f"{pkg_uri}/{wheel.name}",
                   wheel_sha256=lock["packages"][PACKAGE]["sha256"])
     docs = Path(config.docs_dir) / ASSETS_URI
     # early.js is inlined into the <head> of calculator pages (on_post_page), not served as a file.
@@ -612,6 +617,7 @@ def on_post_page(output: str, page: Page, config: MkDocsConfig) -> str:
         "stdlibSha256": _state["stdlib_sha256"],
         "snapshot": url(_state["snapshot_uri"]),
         "snapshotSha256": _state["snapshot_sha256"],
+        "snapshotRawSha256": _state["snapshot_raw_sha256"],
         "wheel": url(_state["wheel_uri"]),
         "wheelSha256": _state["wheel_sha256"],
         "early": True,  # early.js starts the worker from <head> (issue 11)

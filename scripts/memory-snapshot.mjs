@@ -7,9 +7,9 @@
 //     the package, runs every calculator with its defaults, and writes the gzipped snapshot.
 //   node scripts/memory-snapshot.mjs check --index DIR/ --wheel WHL --stdlib ZIP --snapshot SNAPSHOT.gz
 //                                          --cases JSON
-//     boots from the snapshot as the worker does (restore, then unpack the wheel again: the file
-//     system is not part of a snapshot, and the package reads its data files) and prints, as JSON,
-//     page_result for every calculator's defaults and every case.
+//     boots from the snapshot as the worker does before its first answer (restore only: the file
+//     system is not part of a snapshot, so the package's modules and data must all be in it) and
+//     prints, as JSON, page_result for every calculator's defaults and every case.
 //
 // Called by hooks/calculator_pages.py at build time and by tests/pyodide/test_memory_snapshot.py.
 // The worker (docs/assets/calculators/worker.js) checks the snapshot's sha256 and falls back to a
@@ -55,6 +55,19 @@ from calculators.display import page_result_json as _fn_run
 _results = [json.loads(_fn_run(n, "{}")) for n in forms.CALCULATORS]
 `;
 
+// Before the snapshot: every module of the package imported and the bundled configs read into
+// memory (models._preset_texts), so that a worker restored from it answers before the wheel is
+// unpacked (the file system is not part of a snapshot; the worker unpacks it after its first answer).
+const PRELOAD = `
+import importlib, os, calculators
+from calculators import models
+for _m in sorted(os.listdir(calculators.__path__[0])):  # the trimmed stdlib has no pkgutil
+    if _m.endswith(".py") and _m not in ("__main__.py", "cli.py"):  # the command line: not in the page
+        importlib.import_module("calculators." + _m[:-3])
+models._preset_texts()
+del _m
+`;
+
 function unpackWheel(pyodide) {
   const site = pyodide.runPython("import sysconfig\nsysconfig.get_paths()['purelib']");
   pyodide.unpackArchive(wheel, "wheel", { extractDir: site });
@@ -63,6 +76,7 @@ function unpackWheel(pyodide) {
 if (mode === "build") {
   const pyodide = await loadPyodide({ indexURL, stdLibURL, _makeSnapshot: true, ...quiet });
   unpackWheel(pyodide);
+  pyodide.runPython(PRELOAD);
   pyodide.runPython(RUN);
   pyodide.runPython("del _results");
   const snapshot = pyodide.makeMemorySnapshot();
@@ -72,7 +86,8 @@ if (mode === "build") {
 } else {
   const raw = zlib.gunzipSync(fs.readFileSync(opts.snapshot));
   const pyodide = await loadPyodide({ indexURL, stdLibURL, _loadSnapshot: new Uint8Array(raw), ...quiet });
-  unpackWheel(pyodide);
+  // no unpackWheel here: the worker answers its first run before it unpacks the wheel, so every case
+  // must work from the snapshot alone (a file the package still read would fail here)
   pyodide.globals.set("cases_json", fs.readFileSync(opts.cases, "utf-8"));
   pyodide.runPython(RUN + "\n_results += [json.loads(_fn_run(n, json.dumps(v))) for n, v in json.loads(cases_json)]");
   const out = pyodide.runPython("json.dumps({'results': _results})");

@@ -138,4 +138,62 @@ def test_a_repeat_visit_restores_the_snapshot_from_the_http_cache(open_page: Ope
     visit.page.reload()
     wait_live_all(visit.page)
     again = visit.page.evaluate("() => window.fnCalculators.stages")
-    assert again["snapshot"] is True and again["snapshotSource"] == "cache", again
+    # "cache storage" when the first visit booted from the snapshot and kept its inflated copy
+    assert again["snapshot"] is True and again["snapshotSource"] in ("cache", "cache storage"), again
+
+
+RAW_CACHE = "fieldnotes-calculators-snapshot"  # worker.js RAW_CACHE
+
+_KEPT = f"""async () => {{
+  const cache = await caches.open("{RAW_CACHE}");
+  return (await cache.keys()).map((r) => r.url);
+}}"""
+
+
+def _wait_kept(page: Page) -> list[str]:
+    """The URLs in the worker's Cache API store once it has written the inflated snapshot."""
+    deadline = time.monotonic() + 30
+    kept: list[str] = page.evaluate(_KEPT)
+    while not kept and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+        kept = page.evaluate(_KEPT)
+    return kept
+
+
+def test_the_inflated_snapshot_is_kept_for_the_next_visit(open_page: OpenPage) -> None:
+    """After a boot from the gzipped snapshot the worker keeps the inflated bytes in the Cache API (one
+    entry, this build's); the next visit restores from them, without inflating (no snapshotInflated
+    stage), and answers as before."""
+    visit = open_page(PAGE, wait_live=True, setup=lambda context: _settings(context, **FAST))
+    first = visit.page.evaluate("() => window.fnCalculators.stages")
+    assert first["snapshot"] is True and first["snapshotSource"] == "network", first
+    kept = _wait_kept(visit.page)
+    assert len(kept) == 1 and "/snapshot-" in kept[0] and kept[0].endswith("?inflated"), kept
+    visit.page.reload()
+    wait_live_all(visit.page)
+    again = visit.page.evaluate("() => window.fnCalculators.stages")
+    assert again["snapshot"] is True and again["snapshotSource"] == "cache storage", again
+    assert "snapshotInflated" not in again and "wheel" not in again, again
+    assert not visit.console_errors, visit.console_errors
+
+
+def test_a_kept_snapshot_that_fails_its_sha256_is_dropped(open_page: OpenPage) -> None:
+    """Bytes in the Cache API that do not match the build's sha256 of the inflated snapshot are
+    deleted, with a console warning, and the gzipped snapshot is used instead."""
+    warnings: list[str] = []
+
+    def setup(context: BrowserContext) -> None:
+        _settings(context, **FAST)
+        _warnings(context, warnings)
+
+    visit = open_page(PAGE, wait_live=True, setup=setup)
+    (key,) = _wait_kept(visit.page)
+    visit.page.evaluate(f"""async () => {{
+      const cache = await caches.open("{RAW_CACHE}");
+      await cache.put({json.dumps(key)}, new Response(new Uint8Array(1000)));
+    }}""")
+    visit.page.reload()
+    wait_live_all(visit.page)
+    again = visit.page.evaluate("() => window.fnCalculators.stages")
+    assert again["snapshot"] is True and again["snapshotSource"] == "network", again
+    assert any("stored snapshot not used" in w for w in warnings), warnings

@@ -27,6 +27,7 @@
       stdlibSha256: s.stdlibSha256 || null,
       snapshot: abs(s.snapshot), // memory snapshot (issue 11)
       snapshotSha256: s.snapshotSha256 || null,
+      snapshotRawSha256: s.snapshotRawSha256 || null, // of the inflated bytes (the Cache API copy)
       wheel: abs(s.wheel),
       wheelSha256: s.wheelSha256 || null,
       // optional: the stdlib download rate above which a first visit fetches the snapshot (worker.js)

@@ -92,6 +92,8 @@ async function boot(msg, stdLibURL, snapshot = null) {
 // set fastLinkBytesPerS instead (the tests set 0: a loopback server under load is not always fast).
 const FAST_LINK_BYTES_PER_S = 3e6;
 let prefetchSnapshot = false;
+let keepRaw = null; // Promise<Uint8Array> of a snapshot inflated on this visit, to keep (keepRawSnapshot)
+let pendingWheel = null; // after a snapshot boot: unpacks the wheel's files (snapshotBoot)
 
 async function cachedSnapshot(msg) {
   try {
@@ -102,10 +104,78 @@ async function cachedSnapshot(msg) {
   }
 }
 
-async function snapshotBoot(msg, stdLibURL, stages) {
+// The checked, inflated snapshot bytes of a response (a promise: Pyodide's loadPyodide awaits its
+// _loadSnapshot option only after it has started the wasm's compile and imported its scripts, so
+// handing it the promise overlaps those with this read, check and inflate).
+async function inflatedSnapshot(response, msg, mark) {
+  const gz = await (response ? checkedBytes(response, msg.snapshot, msg.snapshotSha256)
+    : fetchChecked(msg.snapshot, msg.snapshotSha256));
+  mark("snapshotChecked");
+  const raw = await new Response(new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
+  mark("snapshotInflated");
+  return new Uint8Array(raw);
+}
+
+// Repeat visits keep the inflated snapshot in the Cache API (RAW_CACHE, one entry: this build's),
+// written once live after a boot from the gzipped file; reading it back skips the ~0.2 s inflate.
+// The bytes are checked against the sha256 of the inflated snapshot the page was built with
+// (snapshotRawSha256); an entry that fails is deleted and the gzipped file used instead.
+const RAW_CACHE = "fieldnotes-calculators-snapshot";
+const rawKey = (msg) => new URL(msg.snapshot, self.location.href).href + "?inflated";
+
+async function rawSnapshot(msg) {
+  if (!msg.snapshotRawSha256 || typeof caches === "undefined") return null;
+  let cache = null;
+  try {
+    cache = await caches.open(RAW_CACHE);
+    const response = await cache.match(rawKey(msg));
+    return response ? new Uint8Array(await checkedBytes(response, rawKey(msg), msg.snapshotRawSha256)) : null;
+  } catch (err) {
+    console.warn("calculators worker: stored snapshot not used:", String(err));
+    if (cache) cache.delete(rawKey(msg)).catch(() => {});
+    return null;
+  }
+}
+
+// After a boot from the gzipped snapshot: its inflated bytes into RAW_CACHE for the next visit,
+// older builds' entries removed.  Best effort (storage may be full or off).
+async function keepRawSnapshot(msg, raw) {
+  if (!msg.snapshotRawSha256 || typeof caches === "undefined") return;
+  try {
+    const cache = await caches.open(RAW_CACHE);
+    for (const request of await cache.keys()) {
+      if (request.url !== rawKey(msg)) await cache.delete(request);
+    }
+    await cache.put(rawKey(msg), new Response(raw, { headers: { "Content-Type": "application/octet-stream" } }));
+  } catch {
+    // the next visit inflates the gzipped file again
+  }
+}
+
+// A repeat visit: the snapshot from the Cache API, else from the HTTP cache (read, checked and
+// inflated), started at once, while the stdlib is read.  Resolves to null when neither has it,
+// else to {source, bytes: Promise<Uint8Array>}; a failure surfaces where the bytes are used
+// (snapshotBoot).
+function cachedSnapshotEarly(msg, mark) {
+  if (!msg.snapshot || !msg.snapshotSha256 || !msg.wheel || !msg.wheelSha256) return Promise.resolve(null);
+  return (async () => {
+    const raw = await rawSnapshot(msg);
+    if (raw) {
+      mark("snapshotChecked");
+      return { source: "cache storage", bytes: Promise.resolve(raw) };
+    }
+    const cached = await cachedSnapshot(msg);
+    if (!cached) return null;
+    const bytes = inflatedSnapshot(cached, msg, mark);
+    bytes.catch(() => {}); // reported by snapshotBoot, or unused when the stdlib failed
+    return { source: "cache", bytes };
+  })();
+}
+
+async function snapshotBoot(msg, stdLibURL, stages, mark, early) {
   if (!msg.snapshot || !msg.snapshotSha256 || !msg.wheel || !msg.wheelSha256 || !stdLibURL) return null;
-  const cached = await cachedSnapshot(msg);
-  stages.snapshotSource = cached ? "cache" : "network";
+  const cached = await early;
+  stages.snapshotSource = cached ? cached.source : "network";
   const fast = typeof msg.fastLinkBytesPerS === "number" ? msg.fastLinkBytesPerS : FAST_LINK_BYTES_PER_S;
   if (!cached && linkBytesPerS < fast) {
     stages.snapshotSkipped = `slow link (${(linkBytesPerS / 1e6).toFixed(1)} MB/s)`;
@@ -113,15 +183,21 @@ async function snapshotBoot(msg, stdLibURL, stages) {
     return null;
   }
   try {
-    const [gz, wheel] = await Promise.all([
-      cached ? checkedBytes(cached, msg.snapshot, msg.snapshotSha256) : fetchChecked(msg.snapshot, msg.snapshotSha256),
-      // with the integrity option: the prefetched wheel (the browser checks it too)
-      fetch(msg.wheel, { integrity: sri(msg.wheelSha256) }).then((r) => checkedBytes(r, msg.wheel, msg.wheelSha256)),
-    ]);
-    const raw = await new Response(new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
-    const pyodide = await boot(msg, stdLibURL, new Uint8Array(raw));
-    const site = pyodide.runPython("import sysconfig\nsysconfig.get_paths()['purelib']");
-    pyodide.unpackArchive(new Uint8Array(wheel), "wheel", { extractDir: site });
+    // with the integrity option: the prefetched wheel (the browser checks it too)
+    const wheel = fetch(msg.wheel, { integrity: sri(msg.wheelSha256) })
+      .then((r) => checkedBytes(r, msg.wheel, msg.wheelSha256));
+    wheel.catch(() => {}); // awaited by unpackWheel
+    const bytes = cached ? cached.bytes : inflatedSnapshot(null, msg, mark);
+    const pyodide = await boot(msg, stdLibURL, bytes);
+    mark("snapshotRestored");
+    if (!cached || cached.source !== "cache storage") keepRaw = bytes;
+    // The snapshot holds every module and the bundled configs (scripts/memory-snapshot.mjs), so the
+    // first answer needs no file; the wheel's files (the file system is not in a snapshot) are
+    // unpacked after it, for anything later (see answer()).
+    pendingWheel = async () => {
+      const site = pyodide.runPython("import sysconfig\nsysconfig.get_paths()['purelib']");
+      pyodide.unpackArchive(new Uint8Array(await wheel), "wheel", { extractDir: site });
+    };
     return pyodide;
   } catch (err) {
     console.warn("calculators worker: memory snapshot not used, falling back to a normal boot:", String(err));
@@ -169,9 +245,10 @@ async function init(msg) {
   const mark = (name) => { stages[name] = Math.round(performance.now() - t0); };
   try {
     if (msg.stdlib && msg.stdlibSha256) prefetch(msg);
+    const early = cachedSnapshotEarly(msg, mark);
     const stdLibURL = await checkedStdlib(msg);
     mark("stdlib");
-    let pyodide = await snapshotBoot(msg, stdLibURL, stages);
+    let pyodide = await snapshotBoot(msg, stdLibURL, stages, mark, early);
     stages.snapshot = Boolean(pyodide);
     stages.precompiled = Boolean(stdLibURL);
     if (pyodide) {
@@ -204,6 +281,7 @@ async function init(msg) {
       // for the next visit: into the HTTP cache, read to the end so that it is stored
       fetch(msg.snapshot, { priority: "low" }).then((r) => r.arrayBuffer()).catch(() => {});
     }
+    if (keepRaw) keepRaw.then((raw) => keepRawSnapshot(msg, raw)).catch(() => {});
   } catch (err) {
     // Details for the console of whoever debugs; the page shows a fixed sentence.
     console.error("calculators worker: Pyodide did not load", err);
@@ -218,7 +296,22 @@ self.onmessage = (event) => {
     return;
   }
   if (msg.type !== "run" || run === null) return;
-  const t0 = performance.now();
+  answer(msg);
+};
+
+// The wheel's files, once (after a snapshot boot); a failure is logged: the snapshot still answers.
+async function unpackPendingWheel() {
+  const unpack = pendingWheel;
+  pendingWheel = null;
+  if (!unpack) return;
+  try {
+    await unpack();
+  } catch (err) {
+    console.warn("calculators worker: the wheel's files could not be unpacked:", String(err));
+  }
+}
+
+function compute(msg) {
   let reply;
   let fatal = false;
   try {
@@ -230,6 +323,20 @@ self.onmessage = (event) => {
       ? { ok: false, field: "input", message: "the Python runtime failed on this input and was restarted" }
       : { ok: false, field: "input", message: "could not compute this input" };
   }
+  return { reply, fatal };
+}
+
+// One "run" message.  After a snapshot boot the first answer comes before the wheel is unpacked;
+// a refusal while it is still pending is computed again once it is (in case the refusal came from a
+// missing file), and the wheel is unpacked right after the first answer, in a task of its own.
+async function answer(msg) {
+  const t0 = performance.now();
+  let { reply, fatal } = compute(msg);
+  if (pendingWheel && !fatal && reply && reply.ok === false) {
+    await unpackPendingWheel();
+    ({ reply, fatal } = compute(msg));
+  }
   if (fatal) run = null; // answer nothing more: the page terminates this worker
   self.postMessage({ type: "result", id: msg.id, reply, fatal, ms: performance.now() - t0 });
-};
+  if (pendingWheel) setTimeout(unpackPendingWheel, 0);
+}
