@@ -122,11 +122,12 @@ class Calibration:
 
 
 def _replay(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, eff: roofline.Efficiency, kv_cache_dtype: str,
-            weights_dtype: str, max_num_seqs: int | None) -> Comparison:
+            weights_dtype: str, max_num_seqs: int | None, max_model_len: int | None = None) -> Comparison:
     r = simulate.simulate(
         spec, gpu, tp=tp, rate=bench.request_rate,
         concurrency=bench.max_concurrency, lengths=list(bench.lengths), requests=len(bench.lengths),
         kv_cache_dtype=kv_cache_dtype, weights_dtype=weights_dtype, eff=eff, max_num_seqs=max_num_seqs,
+        max_model_len=max_model_len,
     )
     return Comparison(r.ttft_s.p50, r.tpot_s.p50, r.output_tokens_per_s)
 
@@ -149,14 +150,16 @@ def _bisect(target: float, measure: Any, lo: float = 0.02, hi: float = 1.0, step
 
 
 def calibrate(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, kv_cache_dtype: str = "auto",
-              weights_dtype: str = "auto", max_num_seqs: int | None = None, rounds: int = 2) -> Calibration:
-    """Fit MBU to the median TPOT and MFU to the median TTFT, alternately, ``rounds`` times."""
+              weights_dtype: str = "auto", max_num_seqs: int | None = None, rounds: int = 2,
+              max_model_len: int | None = None) -> Calibration:
+    """Fit MBU to the median TPOT and MFU to the median TTFT, alternately, ``rounds`` times.
+    ``max_num_seqs`` and ``max_model_len``: the server's own settings (None = vLLM's defaults)."""
     base = roofline.Efficiency()
 
     def replay(mbu: float, mfu: float) -> Comparison:
         return _replay(spec, gpu, tp, bench, roofline.Efficiency(mbu=mbu, mfu=mfu, link=base.link,
                                                                  allreduce_latency_s=base.allreduce_latency_s),
-                       kv_cache_dtype, weights_dtype, max_num_seqs)
+                       kv_cache_dtype, weights_dtype, max_num_seqs, max_model_len)
 
     before = replay(base.mbu, base.mfu)
     mbu, mfu = base.mbu, base.mfu

@@ -1063,6 +1063,8 @@ def _plan_sim(v: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0915
         "pareto": list(r.pareto),
         "simulations": r.simulations,
         "truncated": r.truncated,
+        "max_model_len": r.max_model_len,
+        "serve_command": r.serve_command(spec, v["kv-cache-dtype"]),
         "options_table": {"columns": list(PLAN_SIM_COLUMNS), "rows": rows},
         "assumptions": _timing_assumptions(spec) + [
             f"each candidate replica count simulated with {v['requests']:,} requests (seed {v['seed']}), the same "
@@ -1113,7 +1115,8 @@ def _calibrate(v: dict[str, Any]) -> dict[str, Any]:
         note = [f"the file says model_id {bench.model_id[:80]!r}; the fit is for {spec.model_id}"]
     else:
         note = []
-    c = calibrate.calibrate(spec, gpu, v["tp"], bench, v["kv-cache-dtype"], v["weights-dtype"], v["max-num-seqs"])
+    c = calibrate.calibrate(spec, gpu, v["tp"], bench, v["kv-cache-dtype"], v["weights-dtype"], v["max-num-seqs"],
+                            max_model_len=v["max-model-len"])
     load = (f"{bench.max_concurrency} clients" if bench.max_concurrency is not None
             else f"{bench.request_rate:g} requests/s" if bench.request_rate is not None else "all at once")
     return {
@@ -1268,6 +1271,8 @@ CALCULATORS.update({
                                  "reads (the command line too).")),
              Input("max-num-seqs", "Max sequences", "int", None, minimum=1, maximum=1 << 20, step=1, optional=True,
                    advanced=True, help="The --max-num-seqs the server ran with; empty = vllm serve's default."),
+             Input("max-model-len", "Max model length", "int", None, unit="tokens", minimum=1, maximum=1 << 31,
+                   step=1, optional=True, help="The --max-model-len the server ran with; empty = the model's."),
              Input("benchmark", "GuideLLM run", "int", 1, minimum=1, maximum=10_000, step=1, advanced=True,
                    help="A GuideLLM report holds one run per rate or concurrency: which one to fit (1 = the first)."),
              KV_DTYPE, _R_WEIGHTS),
@@ -1341,6 +1346,8 @@ CALCULATORS.update({
                        "cost per hour ÷ (output tokens per hour ÷ 10⁶)"),
                 Output("simulations", "Simulations run", "int", "", "replica counts, lone requests, saturation "
                        "runs and load curves simulated"),
+                Output("serve_command", "Command (each replica)", "code", "",
+                       "vllm serve with every flag the plan was sized and simulated with"),
             ),
             _plan_sim,
         ),

@@ -344,6 +344,17 @@ class SearchResult:
     pareto: tuple[int, ...]  # indices into points: none has both more tokens/s per GPU and lower latency
     simulations: int
     truncated: bool
+    max_model_len: int = 0  # the --max-model-len every candidate was sized and simulated at
+
+    def serve_command(self, spec: ModelSpec, kv_cache_dtype: str = "auto") -> str:
+        """The ``vllm serve`` command of the recommended plan's replica: every flag the search
+        assumed (TP, PP, --max-model-len, the weights format, the KV dtype), from the same
+        :func:`calculators.vllm.fit` the search ran; "" when nothing is recommended."""
+        if self.recommended is None:
+            return ""
+        c = self.candidates[self.recommended]
+        return vllm.fit(spec, hardware.get_gpu(c.gpu), tp=c.tp, pp=c.pp, max_model_len=self.max_model_len,
+                        kv_cache_dtype=kv_cache_dtype, weights_dtype=c.weights_dtype).serve_command
 
 
 def _max_length(d: simulate.Lengths) -> int:
@@ -628,7 +639,8 @@ def search(  # noqa: PLR0913, PLR0915
             points.append(SimPoint(c.gpu, c.tp, c.pp, c.weights_dtype, 1, n_gpus, bool(res.slo_met),
                                    _slo_value(res, slo), out_rate, out_rate / n_gpus, res.ttft_s, res.tpot_s,
                                    res.e2e_s, res.preemptions, cost, per_m, curve=True))
-    return SearchResult(w, slo, tuple(candidates), recommended, tuple(points), pareto_front(points), sims, truncated)
+    return SearchResult(w, slo, tuple(candidates), recommended, tuple(points), pareto_front(points), sims, truncated,
+                        mml)
 
 
 def pareto_front(points: list[SimPoint] | tuple[SimPoint, ...]) -> tuple[int, ...]:

@@ -409,3 +409,30 @@ def test_a_bench_file_over_2_mb_is_read(tmp_path: Path) -> None:
     path.write_text(text, encoding="utf-8")
     assert cli.main(["calibrate", "--bench", str(path), "--json"]) == 0
     assert forms.run("calibrate", {"bench-json": text})["requests"] == 30
+
+
+def test_plan_sim_prints_the_serve_command_of_what_it_simulated(capsys: pytest.CaptureFixture[str]) -> None:
+    """The recommended plan comes with a ``vllm serve`` line carrying every flag the search sized and
+    simulated with: TP and PP of the plan, --max-model-len the longest prompt + output the workload
+    draws (here fixed: 2,048 + 512), and the weights format's flag (vllm.py's serve_command rules)."""
+    assert cli.main(["plan-sim", "--model", "meta-llama/Llama-3.1-70B-Instruct", "--gpu", "h100-sxm", "--rate", "2",
+                     "--prompt-tokens", "2048", "--output-tokens", "512", "--weights-dtypes", "fp8", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    opt = out["recommended_option"]
+    assert opt is not None and out["max_model_len"] == 2048 + 512
+    words = out["serve_command"].split()
+    assert words[:3] == ["vllm", "serve", "meta-llama/Llama-3.1-70B-Instruct"]
+    assert ("--tensor-parallel-size" in words) == (opt["tp"] > 1)
+    if opt["tp"] > 1:
+        assert words[words.index("--tensor-parallel-size") + 1] == str(opt["tp"])
+    assert ("--pipeline-parallel-size" in words) == (opt["pp"] > 1)
+    assert words[words.index("--max-model-len") + 1] == "2560"
+    assert words[words.index("--quantization") + 1] == "fp8"
+
+
+def test_plan_sim_without_a_plan_prints_no_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """No plan meets a 1 ms TTFT: no command is printed (nothing that could be copied and miss)."""
+    assert cli.main(["plan-sim", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "h100-sxm", "--rate", "1",
+                     "--slo", "ttft:p95<1ms", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["recommended_option"] is None and out["serve_command"] == ""
