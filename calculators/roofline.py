@@ -382,7 +382,10 @@ def ssm_mixer_cost(spec: ModelSpec, tp: int, sequences: float, new: float) -> tu
 
     Per layer and sequence the recurrent state is read once and written once:
     2 × :func:`calculators.memory.ssm_state_bytes_per_layer` bytes (the scan keeps it on chip
-    within a step).  FLOPs per token, with H heads of P × N state on this GPU:
+    within a step; "SSM decode is memory-bound. Each step loads and stores a (nheads, d, n)
+    recurrent state, and that per-step state store dominates HBM traffic": vllm-project/vllm pull
+    request 48018, which describes vLLM's Mamba2 decode kernel before its ReplaySSM option).
+    FLOPs per token, with H heads of P × N state on this GPU:
 
     * Mamba-1 (selective scan, Gu & Dao 2023 Alg. 2): decay, input and output terms, 5 · inner · N;
     * Mamba2 (SSD, Dao & Gu 2024 §6): decode 5 · H · P · N; a chunk of Q tokens adds the
