@@ -357,9 +357,10 @@ def _assumptions(spec: models.ModelSpec) -> list[str]:
     return list(spec.assumptions)
 
 
-def _timing_assumptions(spec: models.ModelSpec) -> list[str]:
-    """The model's assumptions and what the step model says of its layer kinds (latency calculators)."""
-    return _assumptions(spec) + roofline.step_model_caveats(spec)
+def _timing_assumptions(spec: models.ModelSpec, *gpus: hardware.GPU) -> list[str]:
+    """The model's assumptions and what the step model says of its layer kinds and of the GPUs
+    (latency calculators)."""
+    return _assumptions(spec) + roofline.step_model_caveats(spec, gpus)
 
 
 def _params(v: dict[str, Any]) -> dict[str, Any]:
@@ -779,7 +780,7 @@ def _roofline(v: dict[str, Any]) -> dict[str, Any]:
                        "moe_layer_overhead_s": eff.moe_layer_overhead_s, "enforce_eager": eff.enforce_eager,
                        "eager_layer_overhead_s": roofline.EAGER_LAYER_OVERHEAD_S},
         "curve": [p.__dict__ for p in r.curve],
-        "assumptions": _timing_assumptions(spec) + [
+        "assumptions": _timing_assumptions(spec, gpu) + [
             f"decode at mean context prompt + output/2 = {r.context_tokens:g} tokens",
             "tpot_s: continuous batching, each step also prefills the other users' new prompts",
         ],
@@ -843,7 +844,7 @@ def _plan(v: dict[str, Any]) -> dict[str, Any]:
         "recommended_cost_per_hour": rec.cost_per_hour if rec else None,
         "skipped": list(p.skipped),
         "options_table": options_table(p),
-        "assumptions": _timing_assumptions(spec),
+        "assumptions": _timing_assumptions(spec, *(gpus or [])),
     }
 
 
@@ -939,7 +940,7 @@ def _simulate(v: dict[str, Any]) -> dict[str, Any]:
         "slo_met": r.slo_met,
         "goodput_requests_per_s": r.goodput_requests_per_s,
         "kv_timeline": [list(p) for p in r.kv_timeline],
-        "assumptions": _timing_assumptions(spec) + [
+        "assumptions": _timing_assumptions(spec, gpu) + [
             f"step times from the roofline model of a mixed step (expected; MBU {v['mbu']:g}, MFU {v['mfu']:g})",
             "one replica; " + ("closed loop of sessions with exponential think times" if v["sessions"]
                                else "Poisson arrivals") + "; recompute preemption from the tail of the running queue",
@@ -1066,7 +1067,7 @@ def _plan_sim(v: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0915
         "max_model_len": r.max_model_len,
         "serve_command": r.serve_command(spec, v["kv-cache-dtype"]),
         "options_table": {"columns": list(PLAN_SIM_COLUMNS), "rows": rows},
-        "assumptions": _timing_assumptions(spec) + [
+        "assumptions": _timing_assumptions(spec, *(gpus or [])) + [
             f"each candidate replica count simulated with {v['requests']:,} requests (seed {v['seed']}), the same "
             "requests at every count; a short run under-states a slowly growing queue",
             "replicas split the load evenly: rate ÷ replicas each, or sessions ÷ replicas (rounded up)",
@@ -1129,7 +1130,7 @@ def _calibrate(v: dict[str, Any]) -> dict[str, Any]:
         "ttft_measured_ms": 1000 * c.measured.ttft_s, "ttft_before_ms": 1000 * c.before.ttft_s,
         "ttft_after_ms": 1000 * c.after.ttft_s, "tpot_measured_ms": 1000 * c.measured.tpot_s,
         "tpot_before_ms": 1000 * c.before.tpot_s, "tpot_after_ms": 1000 * c.after.tpot_s,
-        "assumptions": _timing_assumptions(spec) + note + [
+        "assumptions": _timing_assumptions(spec, gpu) + note + [
             "the file's requests replayed through the scheduler simulation; pass the fitted --mbu and --mfu "
             "to the roofline, plan and plan-sim calculators"],
     }

@@ -349,12 +349,19 @@ def check_modelled(spec: ModelSpec) -> None:
         )
 
 
-def step_model_caveats(spec: ModelSpec) -> list[str]:
-    """What a reader of a step time should know about this model's layer kinds: the state-space and
-    sparse-attention terms are counted from the layers' arithmetic (numpy oracles in
-    tests/roofline/test_oracle_layers.py) but have few published runs to check them against
-    (docs/kb/accuracy.md)."""
+def step_model_caveats(spec: ModelSpec, gpus: tuple[GPU, ...] = ()) -> list[str]:
+    """What a reader of a step time should know about this model's layer kinds and these GPUs: the
+    state-space and sparse-attention terms are counted from the layers' arithmetic (numpy oracles in
+    tests/roofline/test_oracle_layers.py) but have few published runs to check them against, and the
+    fixed per-layer costs are CUDA kernels' (published AMD runs are slower: docs/kb/accuracy.md)."""
     out = []
+    amd = sorted({g.name for g in gpus if g.vendor.lower() == "amd"})
+    if amd:
+        out.append(
+            f"{', '.join(amd)}: the efficiencies and fixed per-layer costs are those measured with CUDA kernels; "
+            "published MI300X runs (ROCm, vLLM and SGLang) took longer per step than this estimate, MoE at small "
+            "batch most (see the accuracy page): calibrate with your own benchmark"
+        )
     if spec.ssm is not None:
         out.append(
             "state-space / linear-attention layers: timed by their state read and written once per step and their "

@@ -12,6 +12,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -22,7 +23,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Error, Page, Request, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Dialog,
+    Error,
+    Page,
+    Request,
+    Route,
+    sync_playwright,
+)
 
 from tests.chromium import CHROMIUM_ARGS
 
@@ -203,3 +214,19 @@ def same(page_value: str, cli_value: Any) -> bool:
     if isinstance(cli_value, float) or isinstance(parsed, float):
         return parsed is not None and cli_value is not None and float(parsed) == float(cli_value)
     return bool(parsed == cli_value)
+
+def page_settings(context: BrowserContext, page: str, **changes: object) -> None:
+    """Serve ``page`` with its calculators' JSON settings changed (a route: the HTTP cache is off
+    meanwhile), e.g. ``fastLinkBytesPerS=0`` for the memory snapshot whatever the loopback's speed."""
+
+    def rewrite(route: Route) -> None:
+        response = route.fetch()
+        text = response.text()
+        match = re.search(r'(<script type="application/json" id="fn-calculators-config">)(.*?)(</script>)', text)
+        assert match, "no calculators config on the page"
+        settings = json.loads(match.group(2))
+        settings.update(changes)
+        body = text[: match.start(2)] + json.dumps(settings).replace("<", "\\u003c") + text[match.end(2):]
+        route.fulfill(response=response, body=body)
+
+    context.route(f"**/{page}", rewrite)

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Route
 
 from calculators import forms
-from tests.browser.conftest import REPO, OpenPage, cli_json, outputs, same, wait_live
+from tests.browser.conftest import REPO, OpenPage, cli_json, outputs, page_settings, same, wait_live
 
 pytestmark = pytest.mark.slow
 
@@ -224,20 +224,50 @@ def test_pyodide_blocked_keeps_the_prerendered_numbers(open_page: OpenPage) -> N
     assert_matches_cli(outputs(page, "vllm"), "vllm")
 
 
+def _tamper_wheel(context: BrowserContext) -> None:
+    def handle(route: Route) -> None:
+        response = route.fetch()
+        body = response.body() + b"\0"
+        route.fulfill(response=response, body=body)
+
+    context.route("**/*.whl", handle)
+
+
 def test_tampered_wheel_is_refused(open_page: OpenPage) -> None:
-    def tamper(context: BrowserContext) -> None:
-        def handle(route: Route) -> None:
-            response = route.fetch()
-            body = response.body() + b"\0"
-            route.fulfill(response=response, body=body)
+    """A normal boot (no memory snapshot: its file is unreachable here) loads the wheel through
+    Pyodide's loadPackage with the lock's sha256: a wheel that fails it is refused, and the page keeps
+    the static results it was built with."""
 
-        context.route("**/*.whl", handle)
+    def setup(context: BrowserContext) -> None:
+        context.route("**/snapshot-*.bin.gz", lambda route: route.abort("failed"))
+        _tamper_wheel(context)
 
-    visit = open_page(PAGES["ridge"], setup=tamper)
+    visit = open_page(PAGES["ridge"], setup=setup)
     form = 'form[data-calculator="ridge"]'
     visit.page.wait_for_selector(f"{form} [data-role=notice]:not([hidden])", timeout=60_000)
     assert status(visit.page, "ridge") == "static results"
     assert_matches_cli(outputs(visit.page, "ridge"), "ridge")
+
+
+def test_tampered_wheel_is_never_unpacked_after_a_snapshot_boot(open_page: OpenPage) -> None:
+    """Booted from the (checked) memory snapshot, the page answers from it; the wheel, unpacked only
+    after the first answer, fails its sha256 and is not unpacked, with a console warning."""
+    warnings: list[str] = []
+
+    def setup(context: BrowserContext) -> None:
+        _tamper_wheel(context)
+        page_settings(context, PAGES["ridge"], fastLinkBytesPerS=0)  # the snapshot whatever the link's speed
+        context.on("console", lambda m: warnings.append(m.text) if m.type == "warning" else None)
+
+    visit = open_page(PAGES["ridge"], setup=setup)
+    wait_live(visit.page, "ridge")
+    stages = visit.page.evaluate("() => window.fnCalculators.stages")
+    assert stages["snapshot"] is True, stages
+    assert_matches_cli(outputs(visit.page, "ridge"), "ridge")
+    deadline = visit.page.evaluate("() => performance.now()") + 30_000
+    while not any("could not be unpacked" in w for w in warnings):
+        assert visit.page.evaluate("() => performance.now()") < deadline, warnings
+        visit.page.wait_for_timeout(200)
 
 
 @pytest.mark.parametrize(

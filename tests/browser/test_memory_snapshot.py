@@ -7,30 +7,18 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import re
 import time
 
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Route
 
-from tests.browser.conftest import OpenPage, wait_live_all
+from tests.browser.conftest import OpenPage, page_settings, wait_live_all
 
 PAGE = "calculators/vllm/"
 
 
 def _settings(context: BrowserContext, **changes: object) -> None:
     """Serve PAGE with its JSON settings changed (a route: the HTTP cache is off meanwhile)."""
-
-    def rewrite(route: Route) -> None:
-        response = route.fetch()
-        html = response.text()
-        match = re.search(r'(<script type="application/json" id="fn-calculators-config">)(.*?)(</script>)', html)
-        assert match, "no calculators config on the page"
-        settings = json.loads(match.group(2))
-        settings.update(changes)
-        body = html[: match.start(2)] + json.dumps(settings).replace("<", "\\u003c") + html[match.end(2):]
-        route.fulfill(response=response, body=body)
-
-    context.route(f"**/{PAGE}", rewrite)
+    page_settings(context, PAGE, **changes)
 
 
 #: a first visit takes the snapshot whatever rate the loopback server reached (under load it can

@@ -181,3 +181,17 @@ def test_default_efficiencies_sit_below_the_measured_gemm_ceilings() -> None:
             assert rec["bytes_per_s"] / gpu.bandwidth_bytes_per_s >= roofline.DEFAULT_MBU
         if rec["m"] >= 1024:
             assert rec["flops_per_s"] / gpu.flops(rec["dtype"]) >= roofline.DEFAULT_MFU
+
+
+def test_amd_caveat_matches_the_evidence() -> None:
+    """The latency calculators say of AMD GPUs that published runs took longer per step than the
+    estimate (roofline.step_model_caveats): every MI300X step comparison must be slower than expected,
+    else that sentence is stale."""
+    mi = [c for c in evidence.step_comparisons(evidence.all_comparisons())
+          if str(next(p for p in evidence.load_points() if p["id"] == c.point_id)["gpu"]).startswith("mi")]
+    assert len(mi) >= 5
+    assert all(c.error < 0 for c in mi), [(c.point_id, f"{c.error:+.0%}") for c in mi if c.error >= 0]
+    gpu = hardware.get_gpu("mi300x")
+    spec = models.load_preset("Qwen/Qwen3-30B-A3B")
+    assert any("took longer per step" in line for line in roofline.step_model_caveats(spec, (gpu,)))
+    assert not roofline.step_model_caveats(spec, (hardware.get_gpu("h100-sxm"),))
