@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _human(value: Any, fmt: str) -> str:
+    if value is None:  # not computed for this input (no price given, nothing recommended): as on the page
+        return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if fmt == "bytes" and isinstance(value, (int, float)):

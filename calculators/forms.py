@@ -844,7 +844,8 @@ def _plan(v: dict[str, Any]) -> dict[str, Any]:
         "recommended_cost_per_hour": rec.cost_per_hour if rec else None,
         "skipped": list(p.skipped),
         "options_table": options_table(p),
-        "assumptions": _timing_assumptions(spec, *(gpus or [])),
+        # the GPU asked for, or with --gpu all the recommended one
+        "assumptions": _timing_assumptions(spec, *(gpus or ([hardware.get_gpu(rec.gpu)] if rec else []))),
     }
 
 
@@ -1067,7 +1068,7 @@ def _plan_sim(v: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0915
         "max_model_len": r.max_model_len,
         "serve_command": r.serve_command(spec, v["kv-cache-dtype"]),
         "options_table": {"columns": list(PLAN_SIM_COLUMNS), "rows": rows},
-        "assumptions": _timing_assumptions(spec, *(gpus or [])) + [
+        "assumptions": _timing_assumptions(spec, *(gpus or ([hardware.get_gpu(rec.gpu)] if rec else []))) + [
             f"each candidate replica count simulated with {v['requests']:,} requests (seed {v['seed']}), the same "
             "requests at every count; a short run under-states a slowly growing queue",
             "replicas split the load evenly: rate ÷ replicas each, or sessions ÷ replicas (rounded up)",

@@ -436,3 +436,13 @@ def test_plan_sim_without_a_plan_prints_no_command(capsys: pytest.CaptureFixture
                      "--slo", "ttft:p95<1ms", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["recommended_option"] is None and out["serve_command"] == ""
+
+
+def test_unpriced_plan_prints_a_dash_not_none(capsys: pytest.CaptureFixture[str]) -> None:
+    """Without prices the cost lines are not computed: the text output says "—", as the page does."""
+    assert cli.main(["plan-sim", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "h100-sxm",
+                     "--rate", "5"]) == 0
+    out = capsys.readouterr().out
+    cost = [line for line in out.splitlines() if line.startswith("Cost per hour")]
+    assert cost and cost[0].split()[-1] == "—", cost
+    assert "None" not in out
