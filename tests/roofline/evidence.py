@@ -72,13 +72,25 @@ SAME_SHAPES: dict[str, tuple[str, str, str]] = {
 def gated(point: dict[str, Any]) -> bool:
     """Whether a point counts in the error gates: NVIDIA GPUs served by a released vLLM, NIM or
     TensorRT-LLM — the CUDA kernels the default efficiencies and fixed costs were measured on (our
-    H100/H200 GEMM sweep, vLLM's kernel benchmarks).  SGLang runs, AMD GPUs and custom engine
-    builds (``custom_build``) are compared and printed, not gated: their fixed per-step costs
-    (ROCm kernels, SGLang's scheduler, a forked attention kernel) are not what the step model
-    describes."""
+    H100/H200 GEMM sweep, vLLM's kernel benchmarks) — on a model without state-space layers.
+    SGLang runs, AMD GPUs and custom engine builds (``custom_build``) are compared and printed, not
+    gated: their fixed per-step costs (ROCm kernels, SGLang's scheduler, a forked attention kernel)
+    are not what the step model describes.  Hybrid (Mamba / Gated DeltaNet) models are printed apart
+    too: their layers' step cost is counted from the arithmetic (state traffic, scan FLOPs) with no
+    measured fixed cost, and the published runs show it short (decode up to −49 %, TTFT −95 % and
+    worse: docs/kb/accuracy.md), which the latency calculators say in their output."""
     engine = str(point.get("engine", "")).lower()
-    return ("sglang" not in engine and not str(point.get("gpu", "")).startswith("mi")
-            and not point.get("custom_build", False))
+    if "sglang" in engine or str(point.get("gpu", "")).startswith("mi") or point.get("custom_build", False):
+        return False
+    found = model_for(point)
+    return found is None or found[0].ssm is None
+
+
+def hybrid(point_id: str) -> bool:
+    """Whether the point's model has state-space / linear-attention layers (printed apart)."""
+    point = next(p for p in load_points() if p["id"] == point_id)
+    found = model_for(point)
+    return found is not None and found[0].ssm is not None
 
 
 #: units of the time metrics compared (field → seconds per unit)

@@ -61,7 +61,7 @@ def test_step_time_gate(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
         _print("step times, gated (NVIDIA; released vLLM, NIM, TensorRT-LLM)", gated)
         if other:
-            _print("step times, not gated (SGLang, AMD MI300X or a custom engine build)", other)
+            _print("step times, not gated (SGLang, AMD MI300X, a custom engine build or a hybrid model)", other)
     assert len(gated) >= 9
     assert evidence.median_abs_error(gated) <= 0.15
     worst = max(gated, key=lambda c: abs(c.error))
