@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 from pathlib import Path
 from typing import Any
@@ -99,6 +100,25 @@ def test_every_bundled_model_answers() -> None:
             out = forms.run(calc, {"model": model_id})
             assert out["model"] == model_id
             assert out.get("estimate") is False
+
+
+def test_every_bundled_model_gets_a_step_time() -> None:
+    """The roofline times every bundled model (hybrid, sparse-attention and chunked layers included)
+    at the largest TP of 8, 4, 2, 1 its heads allow: a lower bound under the expected figure, both
+    finite, and a TPOT that no longer depends on the refusal the step model once gave them."""
+    for model_id in models.preset_ids():
+        for tp in (8, 4, 2, 1):
+            try:
+                out = forms.run("roofline", {"model": model_id, "gpu": "b200", "tp": tp, "weights-dtype": "fp8"})
+            except CalcError as exc:
+                assert exc.field == "tp", (model_id, tp, exc.message)  # only the split may be refused
+                continue
+            decode = out["decode"]
+            assert 0 < decode["time_s_lower_bound"] <= decode["time_s_expected"] < 10, (model_id, decode)
+            assert math.isfinite(out["tpot_s"]) and out["tpot_s"] > 0, model_id
+            break
+        else:
+            raise AssertionError(f"{model_id}: no TP of 8, 4, 2, 1 accepted")
 
 
 def test_zoo_size_and_sources() -> None:
