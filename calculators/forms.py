@@ -363,6 +363,11 @@ def _timing_assumptions(spec: models.ModelSpec, *gpus: hardware.GPU) -> list[str
     return _assumptions(spec) + roofline.step_model_caveats(spec, gpus)
 
 
+def _gpus_shown(gpus: list[hardware.GPU] | None, recommended: str | None) -> list[hardware.GPU]:
+    """The GPU a planner was asked for, or with --gpu all the recommended one (none if nothing is)."""
+    return gpus or ([hardware.get_gpu(recommended)] if recommended else [])
+
+
 def _params(v: dict[str, Any]) -> dict[str, Any]:
     spec = resolve_model(v)
     p = params.count_params(spec)
@@ -844,8 +849,7 @@ def _plan(v: dict[str, Any]) -> dict[str, Any]:
         "recommended_cost_per_hour": rec.cost_per_hour if rec else None,
         "skipped": list(p.skipped),
         "options_table": options_table(p),
-        # the GPU asked for, or with --gpu all the recommended one
-        "assumptions": _timing_assumptions(spec, *(gpus or ([hardware.get_gpu(rec.gpu)] if rec else []))),
+        "assumptions": _timing_assumptions(spec, *_gpus_shown(gpus, rec.gpu if rec else None)),
     }
 
 
@@ -1068,7 +1072,7 @@ def _plan_sim(v: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0915
         "max_model_len": r.max_model_len,
         "serve_command": r.serve_command(spec, v["kv-cache-dtype"]),
         "options_table": {"columns": list(PLAN_SIM_COLUMNS), "rows": rows},
-        "assumptions": _timing_assumptions(spec, *(gpus or ([hardware.get_gpu(rec.gpu)] if rec else []))) + [
+        "assumptions": _timing_assumptions(spec, *_gpus_shown(gpus, rec.gpu if rec else None)) + [
             f"each candidate replica count simulated with {v['requests']:,} requests (seed {v['seed']}), the same "
             "requests at every count; a short run under-states a slowly growing queue",
             "replicas split the load evenly: rate ÷ replicas each, or sessions ÷ replicas (rounded up)",

@@ -14,7 +14,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -1513,17 +1513,34 @@ def _data_dir() -> Any:
 
 
 @lru_cache(maxsize=1)
-def _preset_texts() -> dict[str, str]:
-    """File stem (``org--name``) → text of every bundled config, read once (384 KB).  Held in memory,
-    so the page's memory snapshot carries them: a worker restored from it needs no file system
-    for the presets (docs/assets/calculators/worker.js unpacks the wheel only after its first answer)."""
-    return {entry.name[:-5]: entry.read_text(encoding="utf-8")
-            for entry in _data_dir().iterdir() if entry.name.endswith(".json")}
+def _preset_names() -> frozenset[str]:
+    """File stems (``org--name``) of the bundled configs."""
+    return frozenset(entry.name[:-5] for entry in _data_dir().iterdir() if entry.name.endswith(".json"))
+
+
+def _preset_text(name: str) -> str | None:
+    """Text of one bundled config (None if there is none), read once and kept in memory (only
+    bundled names are cached: whatever a user types is not)."""
+    return _read_preset(name) if name in _preset_names() else None
+
+
+@cache
+def _read_preset(name: str) -> str:
+    text: str = (_data_dir() / f"{name}.json").read_text(encoding="utf-8")
+    return text
+
+
+def preload_presets() -> None:
+    """Every bundled config read into memory (384 KB), so the page's memory snapshot carries them
+    (scripts/memory-snapshot.mjs): a worker restored from it needs no file system for the presets
+    (docs/assets/calculators/worker.js unpacks the wheel only after its first answer)."""
+    for name in _preset_names():
+        _preset_text(name)
 
 
 def preset_ids() -> list[str]:
     """Ids (Hugging Face repo ids) of the bundled configs."""
-    return sorted(name.replace("--", "/", 1) for name in _preset_texts())
+    return sorted(name.replace("--", "/", 1) for name in _preset_names())
 
 
 def preset_record(model_id: str) -> dict[str, Any]:
@@ -1533,7 +1550,7 @@ def preset_record(model_id: str) -> dict[str, Any]:
     name = model_id.strip().replace("/", "--", 1)
     if any(c in name for c in "/\\") or name.startswith("."):
         raise CalcError("model", f"not a preset id: {model_id[:60]!r}")
-    text = _preset_texts().get(name)
+    text = _preset_text(name)
     if text is None:
         close = [p for p in preset_ids() if p.lower() == model_id.strip().lower()]
         if close:

@@ -498,24 +498,11 @@ def attention_cost(spec: ModelSpec, tp: int, sequences: float, prior: float, new
         else:
             pairs = causal_pairs(prior, new, w)
             read = prior if w is None else min(prior, w)
-        if idx is not None and spec.mla is not None:
-            # sparse MLA in MQA mode for prefill and decode (absorbed, over the latent) on the
-            # top-k keys; the indexer (replicated on every rank) scores every prior key: fp8 keys
-            # of head_dim + an fp32 scale read, 2 · index heads · head_dim FLOPs per pair
-            m = spec.mla
-            f = 2.0 * h * pairs * (m.kv_lora_rank + m.qk_rope_head_dim) + 2.0 * h * pairs * m.kv_lora_rank
-            qo = 2.0 * new * h * (m.kv_lora_rank + m.qk_rope_head_dim) * ACT_BYTES
-            index_bytes = idx.head_dim + 4
-            f += 2.0 * idx.n_heads * idx.head_dim * causal_pairs(prior, new)
-            moved = read * (per_layer - index_bytes) + prior * index_bytes + new * per_layer + qo
-            flops += layers * sequences * f
-            nbytes += layers * sequences * moved
-            continue
         if spec.mla is not None:
             m = spec.mla
-            if new == 1:
+            if new == 1 or idx is not None:  # absorbed (MQA mode): decode, and DSA's sparse prefill too
                 f = 2.0 * h * pairs * (m.kv_lora_rank + m.qk_rope_head_dim) + 2.0 * h * pairs * m.kv_lora_rank
-                qo = 2.0 * h * (m.kv_lora_rank + m.qk_rope_head_dim) * ACT_BYTES
+                qo = 2.0 * new * h * (m.kv_lora_rank + m.qk_rope_head_dim) * ACT_BYTES
             else:
                 qk = m.qk_nope_head_dim + m.qk_rope_head_dim
                 f = 2.0 * h * pairs * qk + 2.0 * h * pairs * m.v_head_dim
@@ -524,8 +511,14 @@ def attention_cost(spec: ModelSpec, tp: int, sequences: float, prior: float, new
         else:
             f = 4.0 * h * head_dim * pairs
             qo = 2.0 * new * h * head_dim * ACT_BYTES
+        moved = (read + new) * per_layer + qo
+        if idx is not None:
+            # the indexer (replicated on every rank) scores every prior key: 2 · index heads · head_dim
+            # FLOPs per pair, and its fp8 key + fp32 scale read for the keys beyond the top-k too
+            f += 2.0 * idx.n_heads * idx.head_dim * causal_pairs(prior, new)
+            moved += (prior - read) * (idx.head_dim + 4)
         flops += layers * sequences * f
-        nbytes += layers * sequences * ((read + new) * per_layer + qo)
+        nbytes += layers * sequences * moved
     ssm_flops, ssm_bytes = ssm_mixer_cost(spec, tp, sequences, new)
     flops += ssm_flops
     nbytes += ssm_bytes

@@ -265,9 +265,10 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
     # -- end precompiled stdlib
     # -- memory snapshot (issue 11): see memory_snapshot() above.
     snapshot = memory_snapshot(npm, wheel, stdlib)
-    snapshot_sha = hashlib.sha256(snapshot.read_bytes()).hexdigest()
+    snapshot_gz = snapshot.read_bytes()
+    snapshot_sha = hashlib.sha256(snapshot_gz).hexdigest()
     # the inflated bytes' digest: worker.js checks the copy it keeps in the Cache API against it
-    snapshot_raw_sha = hashlib.sha256(gzip.decompress(snapshot.read_bytes())).hexdigest()
+    snapshot_raw_sha = hashlib.sha256(gzip.decompress(snapshot_gz)).hexdigest()
     snapshot_uri = f"{pkg_uri}/snapshot-{snapshot_sha[:12]}.bin.gz"
     files.append(File.generated(config, snapshot_uri, abs_src_path=str(snapshot)))
     _state.update(snapshot_uri=snapshot_uri, snapshot_sha256=snapshot_sha,

@@ -56,7 +56,7 @@ _results = [json.loads(_fn_run(n, "{}")) for n in forms.CALCULATORS]
 `;
 
 // Before the snapshot: every module of the package imported and the bundled configs read into
-// memory (models._preset_texts), so that a worker restored from it answers before the wheel is
+// memory (models.preload_presets), so that a worker restored from it answers before the wheel is
 // unpacked (the file system is not part of a snapshot; the worker unpacks it after its first answer).
 const PRELOAD = `
 import importlib, os, calculators
@@ -64,7 +64,7 @@ from calculators import models
 for _m in sorted(os.listdir(calculators.__path__[0])):  # the trimmed stdlib has no pkgutil
     if _m.endswith(".py") and _m not in ("__main__.py", "cli.py"):  # the command line: not in the page
         importlib.import_module("calculators." + _m[:-3])
-models._preset_texts()
+models.preload_presets()
 del _m
 `;
 

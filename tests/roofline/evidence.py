@@ -25,6 +25,7 @@ import json
 import statistics
 import tomllib
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -69,28 +70,30 @@ SAME_SHAPES: dict[str, tuple[str, str, str]] = {
     ),
 }
 
-def gated(point: dict[str, Any]) -> bool:
-    """Whether a point counts in the error gates: NVIDIA GPUs served by a released vLLM, NIM or
-    TensorRT-LLM — the CUDA kernels the default efficiencies and fixed costs were measured on (our
-    H100/H200 GEMM sweep, vLLM's kernel benchmarks) — on a model without state-space layers.
-    SGLang runs, AMD GPUs and custom engine builds (``custom_build``) are compared and printed, not
-    gated: their fixed per-step costs (ROCm kernels, SGLang's scheduler, a forked attention kernel)
-    are not what the step model describes.  Hybrid (Mamba / Gated DeltaNet) models are printed apart
-    too: their layers' step cost is counted from the arithmetic (state traffic, scan FLOPs) with no
-    measured fixed cost, and the published runs show it short (decode up to −49 %, TTFT −95 % and
-    worse: docs/kb/accuracy.md), which the latency calculators say in their output."""
+def calibrated_engine(point: dict[str, Any]) -> bool:
+    """An NVIDIA GPU served by a released vLLM, NIM or TensorRT-LLM: the CUDA kernels the default
+    efficiencies and fixed costs were measured on (our H100/H200 GEMM sweep, vLLM's kernel
+    benchmarks).  SGLang runs, AMD GPUs and custom engine builds (``custom_build``) are not: their
+    fixed per-step costs (ROCm kernels, SGLang's scheduler, a forked attention kernel) are not what
+    the step model describes."""
     engine = str(point.get("engine", "")).lower()
-    if "sglang" in engine or str(point.get("gpu", "")).startswith("mi") or point.get("custom_build", False):
-        return False
-    found = model_for(point)
-    return found is None or found[0].ssm is None
+    return not ("sglang" in engine or str(point.get("gpu", "")).startswith("mi") or point.get("custom_build", False))
 
 
-def hybrid(point_id: str) -> bool:
-    """Whether the point's model has state-space / linear-attention layers (printed apart)."""
-    point = next(p for p in load_points() if p["id"] == point_id)
+def hybrid(point: dict[str, Any]) -> bool:
+    """Whether the point's model has state-space / linear-attention layers."""
     found = model_for(point)
     return found is not None and found[0].ssm is not None
+
+
+def gated(point: dict[str, Any]) -> bool:
+    """Whether a point counts in the error gates: a :func:`calibrated_engine` run of a model without
+    state-space layers.  The others are compared and printed, not gated.  Hybrid (Mamba / Gated
+    DeltaNet) models are printed apart because their layers' step cost is counted from the
+    arithmetic (state traffic, scan FLOPs) with no measured fixed cost, and the published runs show
+    it short (decode up to −49 %, TTFT −95 % and worse: docs/kb/accuracy.md), which the latency
+    calculators say in their output."""
+    return calibrated_engine(point) and not hybrid(point)
 
 
 #: units of the time metrics compared (field → seconds per unit)
@@ -118,6 +121,16 @@ def load_points() -> list[dict[str, Any]]:
     with MEASUREMENTS.open("rb") as fh:
         points: list[dict[str, Any]] = tomllib.load(fh)["point"]
     return points
+
+
+@cache
+def _points_by_id() -> dict[str, dict[str, Any]]:
+    return {p["id"]: p for p in load_points()}
+
+
+def point(point_id: str) -> dict[str, Any]:
+    """The measurement of a comparison's ``point_id`` (the file read once; do not modify it)."""
+    return _points_by_id()[point_id]
 
 
 def model_for(point: dict[str, Any]) -> tuple[ModelSpec, str] | None:

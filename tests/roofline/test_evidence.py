@@ -188,7 +188,7 @@ def test_amd_caveat_matches_the_evidence() -> None:
     estimate (roofline.step_model_caveats): every MI300X step comparison must be slower than expected,
     else that sentence is stale."""
     mi = [c for c in evidence.step_comparisons(evidence.all_comparisons())
-          if str(next(p for p in evidence.load_points() if p["id"] == c.point_id)["gpu"]).startswith("mi")]
+          if str(evidence.point(c.point_id)["gpu"]).startswith("mi")]
     assert len(mi) >= 5
     assert all(c.error < 0 for c in mi), [(c.point_id, f"{c.error:+.0%}") for c in mi if c.error >= 0]
     gpu = hardware.get_gpu("mi300x")
