@@ -359,8 +359,9 @@ def step_model_caveats(spec: ModelSpec, gpus: tuple[GPU, ...] = ()) -> list[str]
     if amd:
         out.append(
             f"{', '.join(amd)}: the efficiencies and fixed per-layer costs are those measured with CUDA kernels; "
-            "published MI300X runs (ROCm, vLLM and SGLang) took longer per step than this estimate, MoE at small "
-            "batch most (see the accuracy page): calibrate with your own benchmark"
+            "published MI300X runs (ROCm, vLLM and SGLang) took longer per step than this estimate (AMD's own vLLM "
+            "table for Llama 3.1 70B/405B at TP 8: about 45 µs more per layer at batch 1; MoE on SGLang at small "
+            "batch more still; see the accuracy page): calibrate with your own benchmark"
         )
     if spec.ssm is not None:
         out.append(
@@ -683,16 +684,41 @@ def serving_step_time(spec: ModelSpec, gpu: GPU, tp: int, batch: float, prompt_t
                       eff: Efficiency | None = None, others_only: bool = True) -> StepTime:
     """Mean step of continuous batching in steady state: the time between two tokens of a user (TPOT).
 
-    ``batch`` requests generate at mean context P + O/2; each finishes after O steps, so B/O new
-    prompts arrive per step and are prefilled in the same steps (chunked prefill):
-    :func:`mixed_cost` with prefill_prompts = n, prefill_tokens = n · P.  Between two tokens of one
-    user only the other users' prompts count (n = (B − 1)/O, the default); n = B/O with
-    ``others_only=False`` (the mean step over all work, for throughput).
+    ``batch`` requests generate at mean context P + O/2; each finishes after O steps, so n = B/O new
+    prompts arrive per step and are prefilled beside the decodes (chunked prefill).  Between two
+    tokens of one user only the other users' prompts count (n = (B − 1)/O, the default); n = B/O
+    with ``others_only=False`` (the mean step over all work, for throughput).
+
+    The prompts are not spread thinly over every step: a step holds ⌊n⌋ or ⌈n⌉ whole prompts, so
+    the mean is (1 − f) · t(⌊n⌋ prompts) + f · t(⌈n⌉ prompts) with f = n − ⌊n⌋ (each t a
+    :func:`mixed_cost` step).  Spreading n · P prompt tokens over every step would overstate the
+    bytes of a MoE model: the experts a step touches grow concavely with its tokens, so 2,048 prompt
+    tokens in one step read far fewer expert bytes than 20 in each of a hundred steps (Jensen).
+
+    The lower bound must hold for any schedule the scheduler picks (prompts split into chunks, or
+    bunched into one step), so it is taken apart: mean time ≥ max(mean compute, mean memory) +
+    all-reduce.  Compute and all-reduce bytes grow linearly with tokens, so their mean is the
+    spread-out figure whatever the schedule; every step reads at least the weights its decodes
+    touch, so the memory term is the decode batch's GEMM bytes plus the attention bytes of decodes
+    and prompts.  That is never above the mixture's own bound.
     """
     new_prompts = (batch - 1 if others_only else batch) / output_tokens
-    c = mixed_cost(spec, tp, batch, prompt_tokens + output_tokens / 2, new_prompts * prompt_tokens, new_prompts,
-                   prompt_tokens, weights_dtype, kv_cache_dtype)
-    return step_time(c, gpu, tp, scheme_for(spec, weights_dtype), eff)
+    whole = math.floor(new_prompts)
+    frac = new_prompts - whole
+    scheme = scheme_for(spec, weights_dtype)
+    context = prompt_tokens + output_tokens / 2
+
+    def with_prompts(k: int) -> StepTime:
+        c = mixed_cost(spec, tp, batch, context, k * prompt_tokens, k, prompt_tokens, weights_dtype, kv_cache_dtype)
+        return step_time(c, gpu, tp, scheme, eff)
+
+    mean = with_prompts(whole) if frac <= 0 else _sum_times([(with_prompts(whole), 1 - frac),
+                                                              (with_prompts(whole + 1), frac)])
+    spread = mixed_cost(spec, tp, batch, context, new_prompts * prompt_tokens, new_prompts, prompt_tokens,
+                        weights_dtype, kv_cache_dtype)
+    floor = replace(spread, gemm_bytes=gemm_cost(spec, tp, batch, batch, weights_dtype).gemm_bytes)
+    bound = step_time(floor, gpu, tp, scheme, eff).time_s_lower_bound
+    return replace(mean, time_s_lower_bound=min(bound, mean.time_s_lower_bound))
 
 
 def static_batch_latency(spec: ModelSpec, gpu: GPU, tp: int, batch: int, prompt_tokens: int, output_tokens: int,

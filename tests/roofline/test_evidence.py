@@ -1,6 +1,6 @@
 """Evidence: the roofline against published serving measurements and our own measured GEMM sweep.
 
-Published points: tests/data/measurements.toml (46 points, each with its source and quoted lines);
+Published points: tests/data/measurements.toml (every point with its source and quoted lines);
 the comparison rules and model mapping are in tests/roofline/evidence.py.  Our measurements:
 docs/data/measured/h100-sxm-2026-11-28.json and h200-2026-11-28.json (bf16/fp8 GEMM of an
 8192×8192 weight against batch m, scripts/device/measure_gpu.py).
