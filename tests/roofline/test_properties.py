@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
+from itertools import pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -133,24 +135,21 @@ def _schedule_mean_lower_bound(s: models.ModelSpec, gpu: hardware.GPU, batch: in
     """Mean lower bound per step of one explicit schedule: the batch − 1 other users' prompts of a
     TPOT window of ``output`` steps, each split into one to three chunks placed in random steps
     (several may share a step), each step timed by :func:`roofline.step_time` of its own
-    :func:`roofline.mixed_cost`."""
-    import random
-
+    :func:`roofline.mixed_cost` (a step's prompt share: its chunks' tokens ÷ the prompt length)."""
     rng = random.Random(rng_seed)
-    per_step: dict[int, list[float]] = {}
+    share: dict[int, float] = {}
     for _ in range(batch - 1):
         pieces = rng.randint(1, 3)
         cuts = sorted(rng.sample(range(1, prompt), pieces - 1)) if prompt > pieces else []
-        bounds = [0, *cuts, prompt]
-        for a, b in zip(bounds, bounds[1:], strict=False):
-            per_step.setdefault(rng.randrange(output), []).append((b - a) / prompt)
+        for a, b in pairwise([0, *cuts, prompt]):
+            step = rng.randrange(output)
+            share[step] = share.get(step, 0.0) + (b - a) / prompt
     scheme = roofline.scheme_for(s, "auto")
-    total = 0.0
     context = prompt + output / 2
+    total = 0.0
     for step in range(output):
-        shares = per_step.get(step, [])
-        share = sum(shares)
-        c = roofline.mixed_cost(s, 1, batch, context, share * prompt, share, prompt)
+        k = share.get(step, 0.0)
+        c = roofline.mixed_cost(s, 1, batch, context, k * prompt, k, prompt)
         total += roofline.step_time(c, gpu, 1, scheme).time_s_lower_bound
     return total / output
 
