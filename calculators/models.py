@@ -14,7 +14,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field, replace
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -406,9 +406,10 @@ class ModelSpec:
     def has_ffn(self, layer: int) -> bool:
         return self.layer_ffn[layer] if self.layer_ffn else True
 
-    @property
+    @cached_property
     def attention_layers(self) -> tuple[int, ...]:
-        """Indices of the layers that keep a KV cache (all of them for a plain transformer)."""
+        """Indices of the layers that keep a KV cache (all of them for a plain transformer).  Derived
+        once per spec (the step model asks for it on every attention cost; the spec is frozen)."""
         return tuple(i for i in range(self.num_layers) if self.mixer(i) in ("attention", "parallel"))
 
     @property
@@ -416,8 +417,9 @@ class ModelSpec:
         """Sliding window of each attention layer (None = full)."""
         return tuple(self.layer_windows[i] for i in self.attention_layers)
 
-    @property
+    @cached_property
     def ssm_layers(self) -> tuple[int, ...]:
+        """Indices of the state-space / linear-attention layers (derived once per spec)."""
         return tuple(i for i in range(self.num_layers) if self.mixer(i) in ("mamba2", "gdn", "mamba1", "parallel"))
 
     @property
