@@ -727,13 +727,20 @@ _MFU = Input("mfu", "FLOPs utilization", "float", roofline.DEFAULT_MFU, minimum=
 _EAGER_STEP = Input("enforce-eager", "No CUDA graphs (--enforce-eager)", "bool", False, advanced=True,
                    help="The server runs with vLLM --enforce-eager: every layer launches its kernels from Python, "
                         "about 0.34 ms per layer per step (vllm-omni#7960; host-dependent).")
+_TTFT_OVERHEAD = Input(
+    "ttft-overhead-ms", "API server time per request", "float", 0.0, unit="ms", minimum=0.0, maximum=60_000.0,
+    step=1.0, advanced=True,
+    help="Time each request spends outside the GPU before its first token (vLLM's OpenAI server: request handling, "
+         "tokenisation, streaming), added to TTFT and end-to-end latency. Default 0; published runs show a few to a "
+         "few hundred ms (the accuracy page); calibrate measures it from your own run.")
 _MNBT = Input("max-num-batched-tokens", "Max batched tokens", "int", None, unit="tokens", minimum=1, maximum=1 << 24,
               step=1, optional=True, advanced=True,
               help="Chunked-prefill budget per step; empty = vllm serve's default for this GPU.")
 
 
 def _eff(v: dict[str, Any]) -> roofline.Efficiency:
-    return roofline.Efficiency(mbu=v["mbu"], mfu=v["mfu"], enforce_eager=bool(v.get("enforce-eager", False)))
+    return roofline.Efficiency(mbu=v["mbu"], mfu=v["mfu"], enforce_eager=bool(v.get("enforce-eager", False)),
+                               ttft_overhead_s=(v.get("ttft-overhead-ms") or 0.0) / 1000)
 
 
 def _step(st: roofline.StepTime) -> dict[str, Any]:
@@ -783,7 +790,8 @@ def _roofline(v: dict[str, Any]) -> dict[str, Any]:
         "efficiency": {"mbu": eff.mbu, "mfu": eff.mfu, "link": eff.link,
                        "allreduce_latency_s": eff.allreduce_latency_s,
                        "moe_layer_overhead_s": eff.moe_layer_overhead_s, "enforce_eager": eff.enforce_eager,
-                       "eager_layer_overhead_s": roofline.EAGER_LAYER_OVERHEAD_S},
+                       "eager_layer_overhead_s": roofline.EAGER_LAYER_OVERHEAD_S,
+                       "rocm_layer_overhead_s": eff.rocm_layer_overhead_s, "ttft_overhead_s": eff.ttft_overhead_s},
         "curve": [p.__dict__ for p in r.curve],
         "assumptions": _timing_assumptions(spec, gpu) + [
             f"decode at mean context prompt + output/2 = {r.context_tokens:g} tokens",
@@ -1100,10 +1108,12 @@ def _calibrate(v: dict[str, Any]) -> dict[str, Any]:
         field = "bench"
         if not v["bench"]:
             spec = resolve_model(v)  # a bad model is still reported
-            empty = {o: None for o in ("mbu", "mfu", "ttft_measured_ms", "ttft_before_ms", "ttft_after_ms",
+            empty = {o: None for o in ("mbu", "mfu", "mbu_fitted", "mfu_fitted", "ttft_overhead_ms",
+                                       "ttft_measured_ms", "ttft_before_ms", "ttft_after_ms",
                                        "tpot_measured_ms", "tpot_before_ms", "tpot_after_ms", "throughput_measured",
                                        "throughput_before", "throughput_after", "requests")}
-            return {"model": spec.model_id, "status": CALIBRATE_WAITING, **empty, "assumptions": _assumptions(spec)}
+            return {"model": spec.model_id, "status": CALIBRATE_WAITING, **empty,
+                    "min_fitted_efficiency": calibrate.MIN_FITTED_EFFICIENCY, "assumptions": _assumptions(spec)}
         try:
             text = _read_text(v["bench"], calibrate.MAX_BENCH_CHARS)
         except CalcError as exc:
@@ -1123,10 +1133,35 @@ def _calibrate(v: dict[str, Any]) -> dict[str, Any]:
         note = []
     c = calibrate.calibrate(spec, gpu, v["tp"], bench, v["kv-cache-dtype"], v["weights-dtype"], v["max-num-seqs"],
                             max_model_len=v["max-model-len"])
-    load = (f"{bench.max_concurrency} clients" if bench.max_concurrency is not None
+    load = (f"{bench.max_concurrency} client{'s' if bench.max_concurrency != 1 else ''}"
+            if bench.max_concurrency is not None
             else f"{bench.request_rate:g} requests/s" if bench.request_rate is not None else "all at once")
+    floor = f"{calibrate.MIN_FITTED_EFFICIENCY:g}"
+    warnings = []
+    if not c.mfu_fitted:
+        warnings.append(
+            f"MFU not fitted: the measured median TTFT ({1000 * c.measured.ttft_s:.1f} ms) would need an MFU under "
+            f"{floor}, so most of it is time outside the GPU's prefill (vLLM's API server: request handling, "
+            f"tokenisation, streaming; queueing in a client or proxy); MFU stays at the default {c.mfu:g} and the "
+            f"{1000 * c.ttft_overhead_s:.1f} ms left over is fitted as API server time per request instead")
+    if not c.mbu_fitted:
+        warnings.append(
+            f"MBU not fitted: the measured median TPOT ({1000 * c.measured.tpot_s:.2f} ms) would need an MBU under "
+            f"{floor}, so most of each step is spent outside the GPU work the step model counts (a server without "
+            f"CUDA graphs, --enforce-eager, or a CPU-bound host); MBU stays at the default {c.mbu:g}")
+    passed = [f"--mbu {c.mbu:.3g}"] if c.mbu_fitted else []
+    passed += [f"--mfu {c.mfu:.3g}"] if c.mfu_fitted else [f"--ttft-overhead-ms {1000 * c.ttft_overhead_s:.3g}"]
+    status = f"fitted to {len(bench.lengths):,} requests ({load})"
+    if not (c.mbu_fitted and c.mfu_fitted):
+        fitted = ["MBU"] if c.mbu_fitted else []
+        fitted += ["MFU"] if c.mfu_fitted else ["API server time"]
+        kept = " and ".join(n for n, ok in (("MBU", c.mbu_fitted), ("MFU", c.mfu_fitted)) if not ok)
+        status += f": {' and '.join(fitted)} fitted, {kept} at the default (see the warnings)"
     return {
-        "status": f"fitted to {len(bench.lengths):,} requests ({load})",
+        "status": status,
+        "warnings": warnings,
+        "mbu_fitted": c.mbu_fitted, "mfu_fitted": c.mfu_fitted, "ttft_overhead_ms": 1000 * c.ttft_overhead_s,
+        "min_fitted_efficiency": calibrate.MIN_FITTED_EFFICIENCY,
         "requests": len(bench.lengths),
         "throughput_measured": c.measured.output_tokens_per_s, "throughput_before": c.before.output_tokens_per_s,
         "throughput_after": c.after.output_tokens_per_s,
@@ -1136,8 +1171,8 @@ def _calibrate(v: dict[str, Any]) -> dict[str, Any]:
         "ttft_after_ms": 1000 * c.after.ttft_s, "tpot_measured_ms": 1000 * c.measured.tpot_s,
         "tpot_before_ms": 1000 * c.before.tpot_s, "tpot_after_ms": 1000 * c.after.tpot_s,
         "assumptions": _timing_assumptions(spec, gpu) + note + [
-            "the file's requests replayed through the scheduler simulation; pass the fitted --mbu and --mfu "
-            "to the roofline, plan and plan-sim calculators"],
+            "the file's requests replayed through the scheduler simulation; "
+            + f"pass {' '.join(passed)} to the roofline, simulate, plan and plan-sim calculators"],
     }
 
 
@@ -1173,7 +1208,7 @@ CALCULATORS.update({
             "roofline", "Roofline, latency and throughput",
             "Where decode and prefill sit on the GPU's roofline; TTFT, TPOT and tokens/s over batch.",
             (MODEL, CONFIG, CONFIG_TEXT, ASSUME_LLAMA, GPU, TP, _BATCH, _PROMPT, _OUTPUT, _R_WEIGHTS, KV_DTYPE, _MNBT,
-             _MBU, _MFU, _EAGER_STEP),
+             _MBU, _MFU, _EAGER_STEP, _TTFT_OVERHEAD),
             (
                 Output("ridge_point", "Ridge point", "float", "FLOP/byte",
                        "dense peak FLOP/s of the GEMM dtype ÷ memory bandwidth"),
@@ -1225,7 +1260,7 @@ CALCULATORS.update({
              _R_WEIGHTS, KV_DTYPE,
              Input("max-tp", "Largest TP degree", "int", 8, minimum=1, maximum=64, step=1, advanced=True,
                    help="TP degrees tried: those vLLM accepts up to this (8 = one NVLink node)."),
-             _MBU, _MFU),
+             _MBU, _MFU, _TTFT_OVERHEAD),
             (
                 Output("summary", "Recommended", "text", "", "cheapest feasible option (cost, else GPU count)"),
                 Output("recommended_gpus", "GPUs", "int", "GPUs", "replicas × tp"),
@@ -1286,6 +1321,8 @@ CALCULATORS.update({
                 Output("status", "Status", "text", "", "what was fitted: requests and load of the file"),
                 Output("mbu", "Fitted bandwidth utilisation (MBU)", "float", "", "bisection on the median TPOT"),
                 Output("mfu", "Fitted FLOPs utilisation (MFU)", "float", "", "bisection on the median TTFT"),
+                Output("ttft_overhead_ms", "Fitted API server time per request", "ms", "",
+                       "the median TTFT left over when it would need an MFU under the floor (else 0)"),
                 Output("ttft_measured_ms", "Median TTFT measured", "ms", "", "median_ttft_ms of the file"),
                 Output("ttft_before_ms", "Median TTFT predicted before", "ms", "", "default efficiencies"),
                 Output("ttft_after_ms", "Median TTFT predicted after", "ms", "", "fitted efficiencies"),
@@ -1341,7 +1378,7 @@ CALCULATORS.update({
                    help="Requests simulated for each candidate replica count: more is steadier and slower."),
              Input("seed", "Seed", "int", 0, minimum=0, maximum=2**31 - 1, step=1, advanced=True,
                    help="Random seed: the same seed gives the same plan."),
-             _MBU, _MFU),
+             _MBU, _MFU, _TTFT_OVERHEAD),
             (
                 Output("summary", "Recommended", "text", "", "cheapest plan whose simulation meets every SLO term"),
                 Output("recommended_gpus", "GPUs", "int", "GPUs", "replicas × tp × pp"),
@@ -1392,7 +1429,7 @@ CALCULATORS.update({
                    help="Targets for goodput, e.g. ttft:p95<500ms;tpot:p99<50ms."),
              Input("seed", "Seed", "int", 0, minimum=0, maximum=2**31 - 1, step=1, advanced=True,
                    help="Random seed: the same seed gives the same answer."),
-             _MBU, _MFU, _EAGER_STEP),
+             _MBU, _MFU, _EAGER_STEP, _TTFT_OVERHEAD),
             (
                 Output("request_throughput_per_s", "Request throughput", "float", "requests/s",
                        "requests ÷ (last finish − first arrival)"),

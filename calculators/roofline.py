@@ -73,6 +73,17 @@ MOE_KERNEL_RUNS: tuple[tuple[str, str, str, int, str, float], ...] = (
 #: Qwen2.5-Omni-7B thinker (28 layers, Qwen2.5-7B's) on A800: TPOT ~22.5 ms eager vs ~13 ms with
 #: graphs, (22.5 − 13) ms ÷ 28 = 0.34 ms.  Host-CPU dependent: an order of magnitude, not a constant.
 EAGER_LAYER_OVERHEAD_S = 0.34e-3
+#: time per decoder layer per step that vLLM on ROCm (CDNA3: MI300X and MI325X, one die and one
+#: kernel set) takes beyond the CUDA-derived terms above, under graph replay.  AMD's own vLLM
+#: latency table (ROCm/vllm ``docs/dev-docker/README.md``, image
+#: rocm/vllm:rocm7.0.0_vllm_0.11.1_20251103, ``vllm bench latency``, 8 × MI300X, TP 8, FP8, batch 1,
+#: 128 in / 2,048 out): Llama 3.1 70B 16.154 s and 405B 48.138 s, i.e. 3.8 ms and 5.5 ms a token
+#: above this model without the term, 47 µs over 80 layers and 44 µs over 126: 45 µs.  Not the
+#: all-reduce alone (vLLM's on MI355X: 6–7 µs at TP 8, vllm-project/vllm#39080).  Derived at batch
+#: 1 only: published MI300X runs at larger batches are slower still (docs/kb/accuracy.md).
+DEFAULT_ROCM_LAYER_OVERHEAD_S = 45e-6
+#: GPU vendors whose steps pay :data:`DEFAULT_ROCM_LAYER_OVERHEAD_S` (presets' ``vendor``).
+ROCM_VENDORS = frozenset({"amd"})
 
 #: the four weight/activation schemes whose critical batch size is reported:
 #: name → (weights format of calculators.memory, tensor-core dtype of the GEMMs)
@@ -91,8 +102,13 @@ class Efficiency:
     mbu: model bandwidth utilization (achieved ÷ peak memory bandwidth); mfu: model FLOPs
     utilization (achieved ÷ dense peak FLOP/s); link: achieved ÷ per-direction interconnect
     bandwidth for all-reduce; allreduce_latency_s: fixed time per all-reduce call;
-    moe_layer_overhead_s: fixed time per MoE layer per step; enforce_eager: vLLM runs without
-    CUDA graphs (adds :data:`EAGER_LAYER_OVERHEAD_S` per decoder layer per step).
+    moe_layer_overhead_s: fixed time per MoE layer per step; rocm_layer_overhead_s: fixed time per
+    decoder layer per step on AMD GPUs (ROCm); enforce_eager: vLLM runs without CUDA graphs (adds
+    :data:`EAGER_LAYER_OVERHEAD_S` per decoder layer per step); ttft_overhead_s: time each request
+    spends outside the GPU's steps before its first token reaches the client (the API server's
+    request handling, tokenisation, the first streamed chunk), added to TTFT and end-to-end latency,
+    never to a step or a lower bound.  Default 0: published runs show anything from a few to a few
+    hundred milliseconds (docs/kb/accuracy.md); ``calibrate`` measures it from your own run.
     """
 
     mbu: float = DEFAULT_MBU
@@ -100,7 +116,9 @@ class Efficiency:
     link: float = DEFAULT_LINK_EFFICIENCY
     allreduce_latency_s: float = DEFAULT_ALLREDUCE_LATENCY_S
     moe_layer_overhead_s: float = DEFAULT_MOE_LAYER_OVERHEAD_S
+    rocm_layer_overhead_s: float = DEFAULT_ROCM_LAYER_OVERHEAD_S
     enforce_eager: bool = False
+    ttft_overhead_s: float = 0.0
 
     def __post_init__(self) -> None:
         for name, value in (("mbu", self.mbu), ("mfu", self.mfu), ("link-efficiency", self.link)):
@@ -108,10 +126,14 @@ class Efficiency:
             if not ok or not 0 < value <= 1:
                 raise CalcError(name, f"must be a fraction in (0, 1], got {value!r}")
         for name, lat in (("allreduce-latency-s", self.allreduce_latency_s),
-                          ("moe-layer-overhead-s", self.moe_layer_overhead_s)):
+                          ("moe-layer-overhead-s", self.moe_layer_overhead_s),
+                          ("rocm-layer-overhead-s", self.rocm_layer_overhead_s)):
             number = isinstance(lat, (int, float)) and not isinstance(lat, bool)
             if not number or not math.isfinite(lat) or not 0 <= lat <= 1:
                 raise CalcError(name, f"must be from 0 to 1 second, got {lat!r}")
+        t = self.ttft_overhead_s
+        if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or not 0 <= t <= 60:
+            raise CalcError("ttft-overhead-ms", f"must be from 0 to 60,000 ms, got {t!r} s")
         if not isinstance(self.enforce_eager, bool):
             raise CalcError("enforce-eager", f"must be true or false, got {self.enforce_eager!r}")
 
@@ -119,6 +141,12 @@ class Efficiency:
     def layer_overhead_s(self) -> float:
         """Fixed time every decoder layer adds to a step (eager launches; 0 under CUDA graphs)."""
         return EAGER_LAYER_OVERHEAD_S if self.enforce_eager else 0.0
+
+    def layer_overhead_on(self, gpu: GPU) -> float:
+        """Fixed time every decoder layer adds to a step on this GPU: eager launches, plus
+        ``rocm_layer_overhead_s`` on an AMD GPU."""
+        rocm = self.rocm_layer_overhead_s if gpu.vendor.lower() in ROCM_VENDORS else 0.0
+        return self.layer_overhead_s + rocm
 
 
 @dataclass(frozen=True)
@@ -358,10 +386,11 @@ def step_model_caveats(spec: ModelSpec, gpus: tuple[GPU, ...] = ()) -> list[str]
     amd = sorted({g.name for g in gpus if g.vendor.lower() == "amd"})
     if amd:
         out.append(
-            f"{', '.join(amd)}: the efficiencies and fixed per-layer costs are those measured with CUDA kernels; "
-            "published MI300X runs (ROCm, vLLM and SGLang) took longer per step than this estimate (AMD's own vLLM "
-            "table for Llama 3.1 70B/405B at TP 8: about 45 µs more per layer at batch 1; MoE on SGLang at small "
-            "batch more still; see the accuracy page): calibrate with your own benchmark"
+            f"{', '.join(amd)}: the efficiencies are those measured with CUDA kernels, plus a ROCm cost of "
+            f"{DEFAULT_ROCM_LAYER_OVERHEAD_S * 1e6:.0f} µs per decoder layer per step taken from AMD's own vLLM table "
+            "at batch 1 (Llama 3.1 70B/405B, TP 8); at batch 8 and more, published MI300X runs (ROCm, vLLM and "
+            "SGLang) took longer per step than this estimate (vLLM at batch 128–256: 42–51 % under; MoE on SGLang "
+            "more; see the accuracy page): calibrate with your own benchmark"
         )
     if spec.ssm is not None:
         out.append(
@@ -575,8 +604,9 @@ def step_time(cost: StepCost, gpu: GPU, tp: int, scheme: Scheme, eff: Efficiency
     memory = bytes ÷ bandwidth; all-reduce = calls × 2 · (tp − 1)/tp · payload ÷ link bandwidth.
     lower bound = max(compute, memory) + all-reduce;
     expected = max(compute ÷ MFU, memory ÷ MBU) + all-reduce ÷ link efficiency + fixed, with
-    fixed = calls × all-reduce latency + MoE layers run × MoE layer overhead + layers run × eager
-    launch overhead (0 under CUDA graphs).  Fixed costs never enter the lower bound.
+    fixed = calls × all-reduce latency + MoE layers run × MoE layer overhead + layers run × (eager
+    launch overhead, 0 under CUDA graphs, + the ROCm per-layer cost on AMD GPUs).  Fixed costs never
+    enter the lower bound.
     """
     e = eff or Efficiency()
     gemm_peak, _ = peak_flops(gpu, scheme.compute_dtype)
@@ -591,7 +621,7 @@ def step_time(cost: StepCost, gpu: GPU, tp: int, scheme: Scheme, eff: Efficiency
     lower = max(compute, mem) + ar
     calls = cost.allreduces if tp > 1 else 0
     fixed = (calls * e.allreduce_latency_s + cost.moe_layer_runs * e.moe_layer_overhead_s
-             + cost.layer_runs * e.layer_overhead_s)
+             + cost.layer_runs * e.layer_overhead_on(gpu))
     expected = max(compute / e.mfu, mem / e.mbu) + ar / e.link + fixed
     return StepTime(cost=cost, compute_s=compute, memory_s=mem, allreduce_s=ar,
                     bound="compute" if compute > mem else "memory",
@@ -830,11 +860,14 @@ def ttft(spec: ModelSpec, gpu: GPU, tp: int, batch: int, prompt_tokens: int, out
          weights_dtype: str = "auto", kv_cache_dtype: str = "auto", eff: Efficiency | None = None,
          max_num_batched_tokens: int | None = None) -> StepTime:
     """Time to first token of a request joining ``batch`` − 1 running ones: its prompt's chunked prefill,
-    each step also carrying the others' decodes (at mean context P + O/2)."""
+    each step also carrying the others' decodes (at mean context P + O/2), plus
+    ``eff.ttft_overhead_s`` (the API server's share; expected figure only)."""
     m = max_num_batched_tokens or vllm.default_scheduler_limits(gpu)[0]
     running = min(batch - 1, m - 1)
-    return prefill_time(spec, gpu, tp, prompt_tokens, 1, m, weights_dtype, kv_cache_dtype, eff,
-                        running=running, context=prompt_tokens + output_tokens / 2)
+    st = prefill_time(spec, gpu, tp, prompt_tokens, 1, m, weights_dtype, kv_cache_dtype, eff,
+                      running=running, context=prompt_tokens + output_tokens / 2)
+    extra = (eff or Efficiency()).ttft_overhead_s
+    return replace(st, time_s_expected=st.time_s_expected + extra) if extra else st
 
 
 def kv_max_batch(spec: ModelSpec, gpu: GPU, tp: int, prompt_tokens: int, output_tokens: int,

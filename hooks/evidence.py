@@ -33,7 +33,7 @@ evidence = importlib.util.module_from_spec(_SPEC)
 sys.modules[_SPEC.name] = evidence  # dataclasses look their module up while the class is made
 _SPEC.loader.exec_module(evidence)
 
-MARKER = re.compile(r"^<!--\s*evidence:\s*(?P<name>[\w-]+)\s*-->\s*$", re.MULTILINE)
+MARKER = re.compile(r"^<!--\s*evidence:\s*(?P<name>[\w-]+)\s*-->[ \t]*$", re.MULTILINE)
 
 
 @cache

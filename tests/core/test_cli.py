@@ -308,3 +308,30 @@ def test_calibrate_contract(tmp_path: Path) -> None:
     for key in ("measured", "before", "after"):
         assert set(out[key]) == {"median_ttft_s", "median_tpot_s", "output_tokens_per_s"}
     assert out["measured"]["median_tpot_s"] == pytest.approx(0.012)
+
+
+def test_calibrate_says_what_it_did_not_fit(tmp_path: Path) -> None:
+    """The published summary of GPUStack's Qwen3-8B run on one H100 (vLLM 0.11.0, 1 client, ShareGPT
+    prompts of 232.6 tokens on average: median TTFT 60.38 ms, TPOT 7.22 ms; tests/data/measurements.toml)
+    at the mean lengths: the TTFT is mostly the API server, so MFU is not fitted and both outputs say so."""
+    bench = {"request_rate": "inf", "max_concurrency": 1, "input_lens": [233] * 20, "output_lens": [221] * 20,
+             "median_ttft_ms": 60.38, "median_tpot_ms": 7.22, "output_throughput": 132.86, "model_id": "Qwen/Qwen3-8B"}
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(bench), encoding="utf-8")
+    args = ("calibrate", "--model", "Qwen/Qwen3-8B", "--gpu", "h100-sxm", "--bench", str(path))
+    out = json.loads(calc(*args, "--json").stdout)
+    assert out["mbu_fitted"] is True and out["mfu_fitted"] is False
+    assert out["status"].endswith("(1 client): MBU and API server time fitted, MFU at the default (see the warnings)")
+    assert len(out["warnings"]) == 1 and out["warnings"][0].startswith("MFU not fitted")
+    # the published median TTFT is replayed: the server time makes up the difference
+    assert out["ttft_after_ms"] == pytest.approx(60.38, rel=0.02) and out["ttft_overhead_ms"] > 30
+    line = f"pass --mbu {out['mbu']:.3g} --ttft-overhead-ms {out['ttft_overhead_ms']:.3g} to"
+    assert any(line in a for a in out["assumptions"]), out["assumptions"]
+    text = calc(*args).stdout
+    assert "warning: MFU not fitted" in text
+    # what calibrate says to pass is accepted, and moves the roofline's TTFT by exactly that much
+    base = ("roofline", "--model", "Qwen/Qwen3-8B", "--gpu", "h100-sxm", "--prompt-tokens", "233", "--json")
+    plain = json.loads(calc(*base).stdout)
+    shifted = json.loads(calc(*base, "--ttft-overhead-ms", f"{out['ttft_overhead_ms']:.3g}").stdout)
+    assert shifted["ttft_s"] - plain["ttft_s"] == pytest.approx(float(f"{out['ttft_overhead_ms']:.3g}") / 1000)
+    assert shifted["tpot_s"] == plain["tpot_s"]

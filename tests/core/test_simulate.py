@@ -167,6 +167,71 @@ def test_calibrate_recovers_known_efficiencies(mbu: float, mfu: float, concurren
     assert c.after.ttft_s == pytest.approx(c.measured.ttft_s, rel=0.02)
 
 
+def test_calibrate_keeps_mfu_when_ttft_is_mostly_the_api_server() -> None:
+    """GPUStack's Qwen3-8B on one H100 under vLLM 0.11.0 (tests/data/measurements.toml,
+    gpustack-qwen3-8b-bf16-tp1-h100-sharegpt-c1: 1 client, 100 ShareGPT prompts of 232.6 tokens on
+    average and 220.6 output tokens, median TTFT 60.38 ms, median TPOT 7.22 ms, 132.86 output tok/s).
+    A 233-token prefill of an 8B model is a few ms of GPU work; fitting MFU to 60 ms would price a
+    32k-token prefill ~10× too slow.  The file is built from those published summary figures with
+    every request at the mean lengths (the per-request lengths were not published)."""
+    import json
+
+    spec = models.load_preset("Qwen/Qwen3-8B")
+    text = json.dumps({"request_rate": "inf", "max_concurrency": 1, "input_lens": [233] * 20,
+                       "output_lens": [221] * 20, "median_ttft_ms": 60.38, "median_tpot_ms": 7.22,
+                       "output_throughput": 132.86, "model_id": "Qwen/Qwen3-8B"})
+    c = calibrate.calibrate(spec, H100, 1, calibrate.parse_bench(text))
+    assert not c.mfu_fitted and c.mfu == roofline.DEFAULT_MFU
+    # what the GPU work leaves over is most of the published TTFT and becomes the API server's time
+    assert c.ttft_overhead_s > 0.5 * c.measured.ttft_s
+    assert c.after.ttft_s == pytest.approx(c.measured.ttft_s, rel=0.02)
+    # TPOT is a GPU step and is fitted as usual (published within 5 % of the default prediction)
+    assert c.mbu_fitted and calibrate.MIN_FITTED_EFFICIENCY < c.mbu <= 1
+    assert c.after.tpot_s == pytest.approx(c.measured.tpot_s, rel=0.02)
+
+
+def test_calibrate_keeps_mbu_when_a_step_is_far_slower_than_its_bytes() -> None:
+    """A TPOT five times the default prediction (what an eager, CPU-bound server can show) would need an
+    MBU of about 0.12, under calibrate.MIN_FITTED_EFFICIENCY: the default stays and the file's TTFT still
+    fits MFU.  Built from the simulation with known efficiencies, the TPOT then multiplied by 5."""
+    import json
+
+    text, _ = _synthetic_bench(0.6, 0.5, 16)
+    data = json.loads(text)
+    data["median_tpot_ms"] *= 5
+    c = calibrate.calibrate(LLAMA, H100, 1, calibrate.parse_bench(json.dumps(data)))
+    assert not c.mbu_fitted and c.mbu == roofline.DEFAULT_MBU
+    assert c.after.tpot_s < 0.5 * c.measured.tpot_s
+    assert c.mfu_fitted and c.ttft_overhead_s == 0
+
+
+def test_ttft_overhead_shifts_ttft_and_e2e_only() -> None:
+    """Efficiency.ttft_overhead_s under open-loop arrivals: every request's TTFT and end-to-end latency
+    move by exactly that much and nothing else does (a constant delay shifts every arrival alike)."""
+    lengths = [(900, 120), (300, 60), (2000, 200)] * 30
+    a = sim.simulate(LLAMA, H100, rate=6.0, lengths=lengths, requests=len(lengths), seed=3)
+    b = sim.simulate(LLAMA, H100, rate=6.0, lengths=lengths, requests=len(lengths), seed=3,
+                     eff=roofline.Efficiency(ttft_overhead_s=0.05))
+    for q in ("p50", "p90", "p99"):
+        assert getattr(b.ttft_s, q) == pytest.approx(getattr(a.ttft_s, q) + 0.05)
+        assert getattr(b.e2e_s, q) == pytest.approx(getattr(a.e2e_s, q) + 0.05)
+    assert b.tpot_s == a.tpot_s and b.output_tokens_per_s == a.output_tokens_per_s and b.steps == a.steps
+    with pytest.raises(CalcError, match="ttft-overhead-ms"):
+        roofline.Efficiency(ttft_overhead_s=-0.001)
+
+
+def test_ttft_overhead_delays_a_closed_loop_client() -> None:
+    """One client, ten requests in turn: the engine serves each alone either way, and each next request
+    reaches it the server time later, so the run lasts 9 × that longer (the first send is at time 0)."""
+    lengths = [(700, 80)] * 10
+    a = sim.simulate(LLAMA, H100, rate=None, concurrency=1, lengths=lengths, requests=10)
+    b = sim.simulate(LLAMA, H100, rate=None, concurrency=1, lengths=lengths, requests=10,
+                     eff=roofline.Efficiency(ttft_overhead_s=0.04))
+    assert b.duration_s == pytest.approx(a.duration_s + 9 * 0.04)
+    assert b.ttft_s.p50 == pytest.approx(a.ttft_s.p50 + 0.04)
+    assert b.tpot_s.p50 == pytest.approx(a.tpot_s.p50)  # equal but for rounding: the clock is shifted
+
+
 @pytest.mark.parametrize("text", ["", "[]", "{}", '{"input_lens": [1], "output_lens": []}',
                                   '{"input_lens": [10], "output_lens": [5], "median_ttft_ms": "x"}'])
 def test_bad_bench_files_are_refused(text: str) -> None:

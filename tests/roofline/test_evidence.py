@@ -184,11 +184,15 @@ def test_default_efficiencies_sit_below_the_measured_gemm_ceilings() -> None:
 
 
 def test_amd_caveat_matches_the_evidence() -> None:
-    """The latency calculators say of AMD GPUs that published runs took longer per step than the
-    estimate (roofline.step_model_caveats): every MI300X step comparison must be slower than expected,
-    else that sentence is stale."""
+    """The latency calculators say of AMD GPUs that, past batch 1, published runs took longer per step
+    than the estimate (roofline.step_model_caveats): every MI300X step comparison at batch or
+    concurrency 8 and above must be slower than expected, else that sentence is stale."""
+    def load(c: evidence.Comparison) -> int:
+        p = evidence.point(c.point_id)
+        return int(max(p.get("batch_size") or 0, p.get("concurrency") or 0))
+
     mi = [c for c in evidence.step_comparisons(evidence.all_comparisons())
-          if str(evidence.point(c.point_id)["gpu"]).startswith("mi")]
+          if str(evidence.point(c.point_id)["gpu"]).startswith("mi") and load(c) >= 8]
     assert len(mi) >= 5
     assert all(c.error < 0 for c in mi), [(c.point_id, f"{c.error:+.0%}") for c in mi if c.error >= 0]
     gpu = hardware.get_gpu("mi300x")
@@ -201,19 +205,28 @@ def test_quoted_misses_match_the_evidence() -> None:
     """docs/kb/accuracy.md and the AMD caveat (roofline.step_model_caveats) quote figures of our own
     estimate against published runs; recomputed here so that a change to the step model cannot leave
     them stale.  AMD's vLLM table (batch 1, 2,048 tokens): 70B 3.8 ms and 405B 5.5 ms a token above
-    the estimate, "about 45 µs per layer" in both; 70B at batch 128 "63 % under".  TTFT through the
+    the estimate without roofline.DEFAULT_ROCM_LAYER_OVERHEAD_S, "47 µs over 80 layers and 44 µs over
+    126"; with it, batch 128–256 "42–51 % under".  TTFT through the
     API server: GPUStack's Qwen3-8B "about 8 ms of GPU work", PR 23151's Qwen3-30B-A3B "42 ms"."""
     def one(point_id: str, metric: str) -> evidence.Comparison:
         (c,) = [c for c in evidence.compare(evidence.point(point_id)) if c.metric == metric]
         return c
 
     amd = "amd-rocmvllm0111-llama31-{}-fp8-tp8-mi300x-128in-{}"
+    no_rocm = roofline.Efficiency(rocm_layer_overhead_s=0.0)
     for size, layers, excess_ms in (("70b", 80, 3.8), ("405b", 126, 5.5)):
-        c = one(amd.format(size, "2048out-b1"), "e2e_latency_ms")
+        (c,) = [c for c in evidence.compare(evidence.point(amd.format(size, "2048out-b1")), no_rocm)
+                if c.metric == "e2e_latency_ms"]
         per_token_s = (c.measured_s - c.expected_s) / 2048
         assert round(per_token_s * 1e3, 1) == excess_ms, (size, per_token_s)
         assert 40e-6 <= per_token_s / layers <= 50e-6, (size, per_token_s / layers)
-    assert round(one(amd.format("70b", "2048out-b128"), "e2e_latency_ms").error * 100) == -63
+        # roofline.DEFAULT_ROCM_LAYER_OVERHEAD_S is that residual, rounded: these rows agree by construction
+        assert abs(one(amd.format(size, "2048out-b1"), "e2e_latency_ms").error) < 0.05
+    # the caveat's "42–51 % under at batch 128–256" (vLLM on MI300X, with the ROCm term)
+    big = [one(amd.format("70b", "2048out-b128"), "e2e_latency_ms"),
+           one(amd.format("405b", "2048out-b128"), "e2e_latency_ms"),
+           one("oci-llama31-405b-fp8-8xmi300x-128in-128out-b256", "e2e_latency_ms")]
+    assert sorted(round(c.error * 100) for c in big) == [-51, -46, -42], [c.error for c in big]
     for c_ in (1, 2, 4, 8):
         ttft = one(f"gpustack-qwen3-8b-bf16-tp1-h100-sharegpt-c{c_}", "ttft_ms").expected_s
         assert 7.5e-3 <= ttft <= 8.5e-3, (c_, ttft)
