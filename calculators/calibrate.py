@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from calculators import roofline, simulate
+from calculators import roofline, simulate, vllm
 from calculators.errors import CalcError
 from calculators.hardware import GPU
 from calculators.models import ModelSpec, check_json_nesting
@@ -137,6 +137,12 @@ class Calibration:
     #: when MFU is not fitted: the median TTFT the default MFU leaves over, as a per-request API server
     #: time (:attr:`calculators.roofline.Efficiency.ttft_overhead_s`); 0 otherwise
     ttft_overhead_s: float = 0.0
+    #: True when the fit stopped at 1.0: even at the full datasheet figure the model predicts a slower
+    #: time than measured (the file does not match the server, or the server does less work)
+    mbu_at_top: bool = False
+    mfu_at_top: bool = False
+    #: why MFU was not fitted: "memory-bound" (the run's prefills do not depend on it) or "floor"
+    mfu_skipped: str = ""
 
 
 def _replay(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, eff: roofline.Efficiency, kv_cache_dtype: str,
@@ -150,57 +156,105 @@ def _replay(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, eff: roofline.Effi
     return Comparison(r.ttft_s.p50, r.tpot_s.p50, r.output_tokens_per_s)
 
 
-def _bisect(target: float, measure: Any, lo: float = 0.02, hi: float = 1.0, steps: int = 14) -> float:
-    """The efficiency in [lo, hi] whose predicted time equals ``target`` (times fall as it rises);
-    bisection on a log scale, clamped at the ends."""
+def _bisect(target: float, measure: Any, lo: float = 0.02, hi: float = 1.0, steps: int = 14) -> tuple[float, int]:
+    """The efficiency in [lo, hi] whose predicted time equals ``target`` (times fall as it rises),
+    by bisection on a log scale, and where it was clamped: −1 at ``lo`` (even there the prediction
+    is faster than ``target``), +1 at ``hi`` (even there it is slower), 0 inside."""
     a, b = math.log(lo), math.log(hi)
     if measure(hi) > target:
-        return hi
+        return hi, 1
     if measure(lo) < target:
-        return lo
+        return lo, -1
     for _ in range(steps):
         mid = (a + b) / 2
         if measure(math.exp(mid)) > target:
             a = mid
         else:
             b = mid
-    return math.exp((a + b) / 2)
+    return math.exp((a + b) / 2), 0
+
+
+def _bisect_rising(target: float, measure: Any, hi: float, steps: int = 14) -> float:
+    """The x in [0, hi] whose ``measure(x)`` (rising with x) equals ``target``, by bisection."""
+    a, b = 0.0, hi
+    if measure(0.0) >= target:
+        return 0.0
+    for _ in range(steps):
+        mid = (a + b) / 2
+        if measure(mid) < target:
+            a = mid
+        else:
+            b = mid
+    return (a + b) / 2
+
+
+#: the largest API server time per request a fit may return (the most ``--ttft-overhead-ms`` takes)
+MAX_TTFT_OVERHEAD_S = 60.0
+
+
+def typical_prefill(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, eff: roofline.Efficiency,
+                    kv_cache_dtype: str = "auto", weights_dtype: str = "auto") -> tuple[int, int, bool]:
+    """The run's typical prefill step and whether MFU governs it: (median prompt tokens, prompts in
+    the step, compute-bound at ``eff``).  Prompts start together only when the file sent every
+    request at once (no rate, no client cap), as many as vLLM's default token budget holds; else one.
+    A memory-bound prefill (short prompts: the weights' bytes outweigh the FLOPs) takes the same time
+    at any MFU, so its TTFT cannot measure MFU."""
+    prompts = sorted(p for p, _ in bench.lengths)
+    median = prompts[len(prompts) // 2]
+    budget = vllm.default_scheduler_limits(gpu)[0]
+    together = len(prompts) if bench.request_rate is None and bench.max_concurrency is None else 1
+    seqs = max(1, min(together, budget // max(1, median)))
+    st = roofline.prefill_time(spec, gpu, tp, median, seqs, budget, weights_dtype, kv_cache_dtype, eff)
+    return median, seqs, st.compute_s / eff.mfu >= st.memory_s / eff.mbu
 
 
 def calibrate(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, kv_cache_dtype: str = "auto",
               weights_dtype: str = "auto", max_num_seqs: int | None = None, rounds: int = 2,
-              max_model_len: int | None = None) -> Calibration:
+              max_model_len: int | None = None, enforce_eager: bool = False) -> Calibration:
     """Fit MBU to the median TPOT and MFU to the median TTFT, alternately, ``rounds`` times.
-    An efficiency that would go under :data:`MIN_FITTED_EFFICIENCY` keeps its default; when that
-    is MFU, what the median TTFT exceeds the prediction by becomes the per-request API server time.
-    ``max_num_seqs`` and ``max_model_len``: the server's own settings (None = vLLM's defaults)."""
-    base = roofline.Efficiency()
+    MFU is fitted only when the run's typical prefill is compute-bound (:func:`typical_prefill`), and
+    an efficiency that would go under :data:`MIN_FITTED_EFFICIENCY` keeps its default; when MFU is not
+    fitted, the per-request API server time (:attr:`roofline.Efficiency.ttft_overhead_s`) is fitted
+    instead, by bisection, so that the replayed median TTFT matches (with several clients the time
+    also spaces each client's requests, so it is not simply the difference of the medians).
+    ``max_num_seqs``, ``max_model_len`` and ``enforce_eager``: the server's own settings."""
+    base = replace(roofline.Efficiency(), enforce_eager=enforce_eager)
 
-    def replay(mbu: float, mfu: float) -> Comparison:
-        return _replay(spec, gpu, tp, bench, replace(base, mbu=mbu, mfu=mfu),
+    def replay(mbu: float, mfu: float, overhead: float = 0.0) -> Comparison:
+        return _replay(spec, gpu, tp, bench, replace(base, mbu=mbu, mfu=mfu, ttft_overhead_s=overhead),
                        kv_cache_dtype, weights_dtype, max_num_seqs, max_model_len)
 
     before = replay(base.mbu, base.mfu)
-    mbu, mfu = base.mbu, base.mfu
-    mbu_ok = mfu_ok = True
+    mbu, mfu, overhead = base.mbu, base.mfu, 0.0
+    mbu_ok = True
+    mfu_ok = typical_prefill(spec, gpu, tp, bench, base, kv_cache_dtype, weights_dtype)[2]
+    skipped = "" if mfu_ok else "memory-bound"
+    mbu_top = mfu_top = False
     floor = MIN_FITTED_EFFICIENCY
     for _ in range(rounds):
         if mbu_ok:
-            mbu = _bisect(bench.median_tpot_s, lambda x: replay(x, mfu).tpot_s, lo=floor)  # noqa: B023
-            if mbu <= floor and replay(floor, mfu).tpot_s < bench.median_tpot_s:
+            mbu, clamp = _bisect(bench.median_tpot_s, lambda x: replay(x, mfu, overhead).tpot_s, lo=floor)  # noqa: B023
+            mbu_top = clamp > 0
+            if clamp < 0:
                 mbu, mbu_ok = base.mbu, False
         if mfu_ok:
-            mfu = _bisect(bench.median_ttft_s, lambda x: replay(mbu, x).ttft_s, lo=floor)  # noqa: B023
-            if mfu <= floor and replay(mbu, floor).ttft_s < bench.median_ttft_s:
-                mfu, mfu_ok = base.mfu, False
-    overhead = 0.0
-    if not mfu_ok:  # the TTFT the GPU work leaves over is the API server's: a constant shift of every TTFT
-        overhead = max(0.0, bench.median_ttft_s - replay(mbu, mfu).ttft_s)
-    after = _replay(spec, gpu, tp, bench, replace(base, mbu=mbu, mfu=mfu, ttft_overhead_s=overhead),
-                    kv_cache_dtype, weights_dtype, max_num_seqs, max_model_len)
+            mfu, clamp = _bisect(bench.median_ttft_s, lambda x: replay(mbu, x).ttft_s, lo=floor)  # noqa: B023
+            mfu_top = clamp > 0
+            if clamp < 0:
+                mfu, mfu_ok, skipped = base.mfu, False, "floor"
+        if not mfu_ok:  # the TTFT the GPU work leaves over is the API server's
+            if replay(mbu, mfu, MAX_TTFT_OVERHEAD_S).ttft_s < bench.median_ttft_s:
+                raise CalcError(
+                    "bench", f"the median TTFT ({bench.median_ttft_s:,.1f} s) is more than a minute above what the "
+                    "GPU work of these requests explains: the run queued (past the knee, or a client that could "
+                    "not keep up); calibrate from a run below saturation")
+            overhead = _bisect_rising(bench.median_ttft_s, lambda x: replay(mbu, mfu, x).ttft_s,  # noqa: B023
+                                      min(bench.median_ttft_s, MAX_TTFT_OVERHEAD_S))
+    after = replay(mbu, mfu, overhead)
     measured = Comparison(bench.median_ttft_s, bench.median_tpot_s, bench.output_tokens_per_s)
     return Calibration(mbu=mbu, mfu=mfu, measured=measured, before=before, after=after, mbu_fitted=mbu_ok,
-                       mfu_fitted=mfu_ok, ttft_overhead_s=overhead)
+                       mfu_fitted=mfu_ok, ttft_overhead_s=overhead, mbu_at_top=mbu_top and mbu_ok,
+                       mfu_at_top=mfu_top and mfu_ok, mfu_skipped=skipped)
 
 
 def _median(values: list[float]) -> float:

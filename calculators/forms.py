@@ -743,6 +743,15 @@ def _eff(v: dict[str, Any]) -> roofline.Efficiency:
                                ttft_overhead_s=(v.get("ttft-overhead-ms") or 0.0) / 1000)
 
 
+def _ttft_assumption(v: dict[str, Any]) -> str:
+    """What a TTFT printed by a latency calculator holds besides the GPU's steps."""
+    ms = v.get("ttft-overhead-ms") or 0.0
+    if ms:
+        return f"TTFT and end-to-end latency include {ms:g} ms of API server time per request (--ttft-overhead-ms)"
+    return ("TTFT is the GPU's share: vLLM's API server adds request handling, tokenisation and streaming (a few to a "
+            "few hundred ms in published runs); measure it with calibrate and pass --ttft-overhead-ms")
+
+
 def _step(st: roofline.StepTime) -> dict[str, Any]:
     return dict(st.as_dict())
 
@@ -791,10 +800,11 @@ def _roofline(v: dict[str, Any]) -> dict[str, Any]:
                        "allreduce_latency_s": eff.allreduce_latency_s,
                        "moe_layer_overhead_s": eff.moe_layer_overhead_s, "enforce_eager": eff.enforce_eager,
                        "eager_layer_overhead_s": roofline.EAGER_LAYER_OVERHEAD_S,
-                       "rocm_layer_overhead_s": eff.rocm_layer_overhead_s, "ttft_overhead_s": eff.ttft_overhead_s},
+                       "rocm_layer_overhead_s": eff.layer_overhead_on(gpu) - eff.layer_overhead_s,
+                       "ttft_overhead_s": eff.ttft_overhead_s},
         "curve": [p.__dict__ for p in r.curve],
         "assumptions": _timing_assumptions(spec, gpu) + [
-            f"decode at mean context prompt + output/2 = {r.context_tokens:g} tokens",
+            f"decode at mean context prompt + output/2 = {r.context_tokens:g} tokens", _ttft_assumption(v),
             "tpot_s: continuous batching, each step also prefills the other users' new prompts",
         ],
         "chart_svg": chart,
@@ -857,7 +867,7 @@ def _plan(v: dict[str, Any]) -> dict[str, Any]:
         "recommended_cost_per_hour": rec.cost_per_hour if rec else None,
         "skipped": list(p.skipped),
         "options_table": options_table(p),
-        "assumptions": _timing_assumptions(spec, *_gpus_shown(gpus, rec.gpu if rec else None)),
+        "assumptions": _timing_assumptions(spec, *_gpus_shown(gpus, rec.gpu if rec else None)) + [_ttft_assumption(v)],
     }
 
 
@@ -955,6 +965,7 @@ def _simulate(v: dict[str, Any]) -> dict[str, Any]:
         "kv_timeline": [list(p) for p in r.kv_timeline],
         "assumptions": _timing_assumptions(spec, gpu) + [
             f"step times from the roofline model of a mixed step (expected; MBU {v['mbu']:g}, MFU {v['mfu']:g})",
+            _ttft_assumption(v),
             "one replica; " + ("closed loop of sessions with exponential think times" if v["sessions"]
                                else "Poisson arrivals") + "; recompute preemption from the tail of the running queue",
         ] + ([f"pipeline: {v['pp']} stages of ⌈layers ÷ {v['pp']}⌉ layers, up to {v['pp']} batches in flight, "
@@ -1088,6 +1099,7 @@ def _plan_sim(v: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0915
             "mean, then sends again",
             "more replicas are assumed never to worsen the tail (replicas doubled, then bisected)",
             "step times from the roofline model (expected); pass calibrated --mbu/--mfu to correct them",
+            _ttft_assumption(v),
         ] + (["the search stopped at its simulation budget; some configurations were not tried"]
              if r.truncated else []),
         "chart_svg": chart,
@@ -1132,25 +1144,40 @@ def _calibrate(v: dict[str, Any]) -> dict[str, Any]:
     else:
         note = []
     c = calibrate.calibrate(spec, gpu, v["tp"], bench, v["kv-cache-dtype"], v["weights-dtype"], v["max-num-seqs"],
-                            max_model_len=v["max-model-len"])
+                            max_model_len=v["max-model-len"], enforce_eager=bool(v.get("enforce-eager", False)))
     load = (f"{bench.max_concurrency} client{'s' if bench.max_concurrency != 1 else ''}"
             if bench.max_concurrency is not None
             else f"{bench.request_rate:g} requests/s" if bench.request_rate is not None else "all at once")
     floor = f"{calibrate.MIN_FITTED_EFFICIENCY:g}"
     warnings = []
     if not c.mfu_fitted:
+        if c.mfu_skipped == "memory-bound":
+            median, seqs, _ = calibrate.typical_prefill(spec, gpu, v["tp"], bench, roofline.Efficiency(),
+                                                        v["kv-cache-dtype"], v["weights-dtype"])
+            why = (f"the run's prefills ({seqs:,} prompt{'s' if seqs != 1 else ''} of {median:,} tokens, the median) "
+                   "are memory-bound on this GPU, so their time does not depend on MFU")
+        else:
+            why = (f"the measured median TTFT ({1000 * c.measured.ttft_s:.1f} ms) would need an MFU under {floor}, "
+                   "so most of it is time outside the GPU's prefill")
         warnings.append(
-            f"MFU not fitted: the measured median TTFT ({1000 * c.measured.ttft_s:.1f} ms) would need an MFU under "
-            f"{floor}, so most of it is time outside the GPU's prefill (vLLM's API server: request handling, "
-            f"tokenisation, streaming; queueing in a client or proxy); MFU stays at the default {c.mfu:g} and the "
-            f"{1000 * c.ttft_overhead_s:.1f} ms left over is fitted as API server time per request instead")
+            f"MFU not fitted: {why}; MFU stays at the default {c.mfu:g}, and the {1000 * c.ttft_overhead_s:.1f} ms "
+            "by which the median TTFT exceeds the GPU's work is fitted as API server time per request (request "
+            "handling, tokenisation, streaming); calibrate MFU from a run with prompts of a few thousand tokens")
     if not c.mbu_fitted:
+        eager = "" if v.get("enforce-eager") else " (if the server ran with --enforce-eager, tick that option)"
         warnings.append(
             f"MBU not fitted: the measured median TPOT ({1000 * c.measured.tpot_s:.2f} ms) would need an MBU under "
             f"{floor}, so most of each step is spent outside the GPU work the step model counts (a server without "
-            f"CUDA graphs, --enforce-eager, or a CPU-bound host); MBU stays at the default {c.mbu:g}")
+            f"CUDA graphs, or a CPU-bound host){eager}; MBU stays at the default {c.mbu:g}")
+    for name, top, what in (("MBU", c.mbu_at_top, "TPOT"), ("MFU", c.mfu_at_top, "TTFT")):
+        if top:
+            warnings.append(
+                f"{name} stopped at 1: even at the full datasheet figure the model predicts a slower median {what} "
+                "than measured; check that the tensor parallelism, weights and KV-cache dtypes match the server, "
+                "and whether it ran speculative decoding or reused prefixes")
     passed = [f"--mbu {c.mbu:.3g}"] if c.mbu_fitted else []
-    passed += [f"--mfu {c.mfu:.3g}"] if c.mfu_fitted else [f"--ttft-overhead-ms {1000 * c.ttft_overhead_s:.3g}"]
+    passed += [f"--mfu {c.mfu:.3g}"] if c.mfu_fitted else [f"--ttft-overhead-ms {1000 * c.ttft_overhead_s:.1f}"]
+    passed += ["--enforce-eager"] if v.get("enforce-eager") else []
     status = f"fitted to {len(bench.lengths):,} requests ({load})"
     if not (c.mbu_fitted and c.mfu_fitted):
         fitted = ["MBU"] if c.mbu_fitted else []
@@ -1215,12 +1242,14 @@ CALCULATORS.update({
                 Output("critical_batch_size", "Critical batch size", "int", "sequences",
                        "smallest decode batch whose weight GEMMs are compute-bound (KV traffic excluded)"),
                 Output("ttft_s", "Time to first token (expected)", "float", _SECONDS,
-                       "chunked prefill of the prompt, each step also carrying batch − 1 decodes; ÷ MFU/MBU"),
+                       "chunked prefill of the prompt, each step also carrying batch − 1 decodes; ÷ MFU/MBU; "
+                       "+ the API server time per request (--ttft-overhead-ms)"),
                 Output("tpot_s", "Time per output token (expected)", "float", _SECONDS,
                        "max(FLOPs ÷ (peak × MFU), bytes ÷ (bandwidth × MBU)) + all-reduces, per step of batch "
                        "decodes plus the other users' new prompts"),
                 Output("output_tokens_per_s", "Output tokens/s per replica", "float", "tokens/s",
-                       "batch × output ÷ (TTFT + (output − 1) × TPOT)"),
+                       "batch × output ÷ (engine TTFT + (output − 1) × TPOT): the API server time holds no batch "
+                       "slot"),
                 Output("output_tokens_per_s_per_gpu", "Output tokens/s per GPU", "float", "tokens/s",
                        "tokens/s per replica ÷ tp"),
                 Output("output_tokens_per_s_per_user", "Output tokens/s per user", "float", "tokens/s", "1 ÷ TPOT"),
@@ -1260,7 +1289,7 @@ CALCULATORS.update({
              _R_WEIGHTS, KV_DTYPE,
              Input("max-tp", "Largest TP degree", "int", 8, minimum=1, maximum=64, step=1, advanced=True,
                    help="TP degrees tried: those vLLM accepts up to this (8 = one NVLink node)."),
-             _MBU, _MFU, _TTFT_OVERHEAD),
+             _MBU, _MFU, _EAGER_STEP, _TTFT_OVERHEAD),
             (
                 Output("summary", "Recommended", "text", "", "cheapest feasible option (cost, else GPU count)"),
                 Output("recommended_gpus", "GPUs", "int", "GPUs", "replicas × tp"),
@@ -1316,7 +1345,7 @@ CALCULATORS.update({
                    step=1, optional=True, help="The --max-model-len the server ran with; empty = the model's."),
              Input("benchmark", "GuideLLM run", "int", 1, minimum=1, maximum=10_000, step=1, advanced=True,
                    help="A GuideLLM report holds one run per rate or concurrency: which one to fit (1 = the first)."),
-             KV_DTYPE, _R_WEIGHTS),
+             KV_DTYPE, _R_WEIGHTS, _EAGER_STEP),
             (
                 Output("status", "Status", "text", "", "what was fitted: requests and load of the file"),
                 Output("mbu", "Fitted bandwidth utilisation (MBU)", "float", "", "bisection on the median TPOT"),
@@ -1378,7 +1407,7 @@ CALCULATORS.update({
                    help="Requests simulated for each candidate replica count: more is steadier and slower."),
              Input("seed", "Seed", "int", 0, minimum=0, maximum=2**31 - 1, step=1, advanced=True,
                    help="Random seed: the same seed gives the same plan."),
-             _MBU, _MFU, _TTFT_OVERHEAD),
+             _MBU, _MFU, _EAGER_STEP, _TTFT_OVERHEAD),
             (
                 Output("summary", "Recommended", "text", "", "cheapest plan whose simulation meets every SLO term"),
                 Output("recommended_gpus", "GPUs", "int", "GPUs", "replicas × tp × pp"),

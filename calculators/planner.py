@@ -173,9 +173,8 @@ def plan_option(spec: ModelSpec, gpu: GPU, tp: int, w: Workload, weights_dtype: 
     if w.kind == "batch" and constraint == "kv" and at(bmax).bound == "compute":
         constraint = "compute"
 
-    def rate(b: int) -> float:  # requests per second of one replica at batch b
-        pt = at(b)
-        return b / (pt.ttft_s + (o - 1) * pt.tpot_s)
+    def rate(b: int) -> float:  # requests per second of one replica at batch b (the engine's time per request)
+        return b / at(b).request_s_engine
 
     if w.concurrent_users is not None and w.kind == "interactive":
         replicas = math.ceil(w.concurrent_users / bmax)
@@ -196,7 +195,7 @@ def plan_option(spec: ModelSpec, gpu: GPU, tp: int, w: Workload, weights_dtype: 
     return PlanOption(
         gpu=gpu.id, tp=tp, feasible=True, binding_constraint=constraint, replicas=replicas, gpus=gpus,
         batch_per_replica=batch, ttft_s=pt.ttft_s, tpot_s=pt.tpot_s, kv_headroom=1.0 - batch / limit,
-        kv_max_batch=limit, output_tokens_per_s_per_replica=batch * o / (pt.ttft_s + (o - 1) * pt.tpot_s),
+        kv_max_batch=limit, output_tokens_per_s_per_replica=batch * o / pt.request_s_engine,
         cost_per_hour=None if gpu_hour_price is None else gpus * gpu_hour_price,
         note=f"largest batch within the targets: {bmax}",
     )

@@ -388,9 +388,10 @@ def step_model_caveats(spec: ModelSpec, gpus: tuple[GPU, ...] = ()) -> list[str]
         out.append(
             f"{', '.join(amd)}: the efficiencies are those measured with CUDA kernels, plus a ROCm cost of "
             f"{DEFAULT_ROCM_LAYER_OVERHEAD_S * 1e6:.0f} µs per decoder layer per step taken from AMD's own vLLM table "
-            "at batch 1 (Llama 3.1 70B/405B, TP 8); at batch 8 and more, published MI300X runs (ROCm, vLLM and "
-            "SGLang) took longer per step than this estimate (vLLM at batch 128–256: 42–51 % under; MoE on SGLang "
-            "more; see the accuracy page): calibrate with your own benchmark"
+            "for dense models at batch 1 (Llama 3.1 70B/405B, TP 8); published MI300X runs still took longer per "
+            "step than this estimate at batch 8 and more (vLLM at batch 128–256: 42–51 % under) and for MoE models "
+            "on SGLang at any load (52–68 % under at one client); see the accuracy page: calibrate with your own "
+            "benchmark"
         )
     if spec.ssm is not None:
         out.append(
@@ -823,7 +824,7 @@ class CurvePoint:
     """One batch size of the latency/throughput curve (expected figures)."""
 
     batch: int
-    ttft_s: float
+    ttft_s: float  # as a client sees it: the engine's TTFT + the API server's time (Efficiency.ttft_overhead_s)
     tpot_s: float
     tpot_s_lower_bound: float
     output_tokens_per_s: float  # per replica (tp GPUs)
@@ -831,6 +832,13 @@ class CurvePoint:
     output_tokens_per_s_per_user: float
     bound: str
     fits_kv: bool
+    ttft_s_engine: float = 0.0  # the engine's share of ttft_s (no API server time)
+    output_tokens: int = 1
+
+    @property
+    def request_s_engine(self) -> float:
+        """How long a request holds its batch slot: engine TTFT + (O − 1) · TPOT (Little's law's L)."""
+        return self.ttft_s_engine + (self.output_tokens - 1) * self.tpot_s
 
 
 @dataclass(frozen=True)
@@ -860,14 +868,13 @@ def ttft(spec: ModelSpec, gpu: GPU, tp: int, batch: int, prompt_tokens: int, out
          weights_dtype: str = "auto", kv_cache_dtype: str = "auto", eff: Efficiency | None = None,
          max_num_batched_tokens: int | None = None) -> StepTime:
     """Time to first token of a request joining ``batch`` − 1 running ones: its prompt's chunked prefill,
-    each step also carrying the others' decodes (at mean context P + O/2), plus
-    ``eff.ttft_overhead_s`` (the API server's share; expected figure only)."""
+    each step also carrying the others' decodes (at mean context P + O/2).  The engine's share only:
+    callers that report a TTFT add ``eff.ttft_overhead_s`` (the API server's time, which holds no
+    batch slot and so stays out of the throughput)."""
     m = max_num_batched_tokens or vllm.default_scheduler_limits(gpu)[0]
     running = min(batch - 1, m - 1)
-    st = prefill_time(spec, gpu, tp, prompt_tokens, 1, m, weights_dtype, kv_cache_dtype, eff,
-                      running=running, context=prompt_tokens + output_tokens / 2)
-    extra = (eff or Efficiency()).ttft_overhead_s
-    return replace(st, time_s_expected=st.time_s_expected + extra) if extra else st
+    return prefill_time(spec, gpu, tp, prompt_tokens, 1, m, weights_dtype, kv_cache_dtype, eff,
+                        running=running, context=prompt_tokens + output_tokens / 2)
 
 
 def kv_max_batch(spec: ModelSpec, gpu: GPU, tp: int, prompt_tokens: int, output_tokens: int,
@@ -900,9 +907,12 @@ def curve_point(spec: ModelSpec, gpu: GPU, tp: int, batch: int, prompt_tokens: i
                  max_num_batched_tokens)
     tpot = st.time_s_expected
     rate = throughput(batch, output_tokens, first.time_s_expected, tpot)
-    return CurvePoint(batch=batch, ttft_s=first.time_s_expected, tpot_s=tpot, tpot_s_lower_bound=st.time_s_lower_bound,
+    extra = (eff or Efficiency()).ttft_overhead_s
+    return CurvePoint(batch=batch, ttft_s=first.time_s_expected + extra, tpot_s=tpot,
+                      tpot_s_lower_bound=st.time_s_lower_bound,
                       output_tokens_per_s=rate, output_tokens_per_s_per_gpu=rate / tp,
-                      output_tokens_per_s_per_user=1.0 / tpot, bound=st.bound, fits_kv=batch <= kv_limit)
+                      output_tokens_per_s_per_user=1.0 / tpot, bound=st.bound, fits_kv=batch <= kv_limit,
+                      ttft_s_engine=first.time_s_expected, output_tokens=output_tokens)
 
 
 def throughput(batch: int, output_tokens: int, ttft_s: float, tpot_s: float) -> float:
@@ -946,7 +956,7 @@ def roofline(spec: ModelSpec, gpu: GPU, tp: int = 1, batch: int = 1, prompt_toke
         decode=dec,
         prefill=pre,
         serving=serving,
-        ttft_s=first.time_s_expected,
+        ttft_s=first.time_s_expected + (eff or Efficiency()).ttft_overhead_s,
         tpot_s=tpot,
         output_tokens_per_s=rate,
         output_tokens_per_s_per_gpu=rate / tp,

@@ -335,3 +335,28 @@ def test_calibrate_says_what_it_did_not_fit(tmp_path: Path) -> None:
     shifted = json.loads(calc(*base, "--ttft-overhead-ms", f"{out['ttft_overhead_ms']:.3g}").stdout)
     assert shifted["ttft_s"] - plain["ttft_s"] == pytest.approx(float(f"{out['ttft_overhead_ms']:.3g}") / 1000)
     assert shifted["tpot_s"] == plain["tpot_s"]
+    # the server time holds no batch slot: the engine's tokens/s do not change
+    assert shifted["output_tokens_per_s"] == plain["output_tokens_per_s"]
+    # and each says what its TTFT holds
+    assert any(a.startswith("TTFT is the GPU's share") for a in plain["assumptions"])
+    passed_ms = float(f"{out['ttft_overhead_ms']:.3g}")
+    assert any(f"include {passed_ms:g} ms of API server time" in a for a in shifted["assumptions"])
+
+
+def test_plan_adds_the_server_time_to_ttft_only() -> None:
+    """The closed-form planner with --ttft-overhead-ms: the same replicas and batch (the server time
+    holds no batch slot), every option's TTFT that much longer, and a TTFT target it then misses is
+    missed: a server time just over the chat preset's own TTFT target leaves no option feasible."""
+    base = ("plan", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "h100-sxm", "--preset", "chat",
+            "--json")
+    plain = json.loads(calc(*base).stdout)
+    target_ms = 1000 * plain["workload"]["ttft_target_s"]
+    shifted = json.loads(calc(*base, "--ttft-overhead-ms", "300").stdout)
+    a = [o for o in plain["options"] if o["feasible"]]
+    b = [o for o in shifted["options"] if o["feasible"]]
+    assert [(o["tp"], o["replicas"], o["batch_per_replica"]) for o in a] == \
+        [(o["tp"], o["replicas"], o["batch_per_replica"]) for o in b]
+    for x, y in zip(a, b, strict=True):
+        assert y["ttft_s"] == pytest.approx(x["ttft_s"] + 0.3)
+    over = json.loads(calc(*base, "--ttft-overhead-ms", f"{target_ms + 1:g}").stdout)
+    assert a and not any(o["feasible"] for o in over["options"])

@@ -172,8 +172,9 @@ def test_calibrate_keeps_mfu_when_ttft_is_mostly_the_api_server() -> None:
     gpustack-qwen3-8b-bf16-tp1-h100-sharegpt-c1: 1 client, 100 ShareGPT prompts of 232.6 tokens on
     average and 220.6 output tokens, median TTFT 60.38 ms, median TPOT 7.22 ms, 132.86 output tok/s).
     A 233-token prefill of an 8B model is a few ms of GPU work; fitting MFU to 60 ms would price a
-    32k-token prefill ~10× too slow.  The file is built from those published summary figures with
-    every request at the mean lengths (the per-request lengths were not published)."""
+    32k-token prefill ~10× too slow: a 233-token prefill is memory-bound, so its time cannot measure MFU
+    (calibrate.typical_prefill).  The file is built from those published summary figures with every
+    request at the mean lengths (the per-request lengths were not published)."""
     import json
 
     spec = models.load_preset("Qwen/Qwen3-8B")
@@ -181,7 +182,7 @@ def test_calibrate_keeps_mfu_when_ttft_is_mostly_the_api_server() -> None:
                        "output_lens": [221] * 20, "median_ttft_ms": 60.38, "median_tpot_ms": 7.22,
                        "output_throughput": 132.86, "model_id": "Qwen/Qwen3-8B"})
     c = calibrate.calibrate(spec, H100, 1, calibrate.parse_bench(text))
-    assert not c.mfu_fitted and c.mfu == roofline.DEFAULT_MFU
+    assert not c.mfu_fitted and c.mfu == roofline.DEFAULT_MFU and c.mfu_skipped == "memory-bound"
     # what the GPU work leaves over is most of the published TTFT and becomes the API server's time
     assert c.ttft_overhead_s > 0.5 * c.measured.ttft_s
     assert c.after.ttft_s == pytest.approx(c.measured.ttft_s, rel=0.02)
@@ -218,6 +219,47 @@ def test_ttft_overhead_shifts_ttft_and_e2e_only() -> None:
     assert b.tpot_s == a.tpot_s and b.output_tokens_per_s == a.output_tokens_per_s and b.steps == a.steps
     with pytest.raises(CalcError, match="ttft-overhead-ms"):
         roofline.Efficiency(ttft_overhead_s=-0.001)
+
+
+def test_calibrate_fits_the_server_time_under_several_clients() -> None:
+    """With 4 closed-loop clients the server time also spaces each client's requests (less load, shorter
+    engine TTFTs), so it is not the difference of the medians; the fit bisects it so the replayed median
+    TTFT meets the measured one.  The file: GPUStack's published Qwen3-8B c = 4 summary (median TTFT
+    63.97 ms, median TPOT 7.33 ms; tests/data/measurements.toml, gpustack-…-c4) at the mean lengths."""
+    import json
+
+    spec = models.load_preset("Qwen/Qwen3-8B")
+    text = json.dumps({"request_rate": "inf", "max_concurrency": 4, "input_lens": [233] * 40,
+                       "output_lens": [221] * 40, "median_ttft_ms": 63.97, "median_tpot_ms": 7.33,
+                       "output_throughput": 500.0, "model_id": "Qwen/Qwen3-8B"})
+    c = calibrate.calibrate(spec, H100, 1, calibrate.parse_bench(text))
+    assert not c.mfu_fitted and c.after.ttft_s == pytest.approx(c.measured.ttft_s, rel=0.02)
+    assert c.after.tpot_s == pytest.approx(c.measured.tpot_s, rel=0.02)
+
+
+def test_calibrate_refuses_a_ttft_that_is_queueing() -> None:
+    """A median TTFT of 100 s for short prompts is a queue, not a server's time per request: refused,
+    naming the file, rather than fitted (the most --ttft-overhead-ms takes is a minute)."""
+    import json
+
+    text = json.dumps({"request_rate": "inf", "max_concurrency": 1, "input_lens": [233] * 5,
+                       "output_lens": [50] * 5, "median_ttft_ms": 100_000.0, "median_tpot_ms": 7.3,
+                       "output_throughput": 1.0})
+    with pytest.raises(CalcError, match="queued") as err:
+        calibrate.calibrate(LLAMA, H100, 1, calibrate.parse_bench(text))
+    assert err.value.field == "bench"
+
+
+def test_calibrate_says_when_a_fit_stops_at_the_top() -> None:
+    """A TPOT of 1 ms for an 8B model on one H100 is faster than reading 16 GB of weights at the
+    datasheet's 3.35 TB/s (4.8 ms): MBU stops at 1 and says so."""
+    import json
+
+    text, _ = _synthetic_bench(0.6, 0.5, 16)
+    data = json.loads(text)
+    data["median_tpot_ms"] = 1.0
+    c = calibrate.calibrate(LLAMA, H100, 1, calibrate.parse_bench(json.dumps(data)))
+    assert c.mbu == 1.0 and c.mbu_at_top and not c.mfu_at_top
 
 
 def test_ttft_overhead_delays_a_closed_loop_client() -> None:

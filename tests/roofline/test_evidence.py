@@ -184,17 +184,25 @@ def test_default_efficiencies_sit_below_the_measured_gemm_ceilings() -> None:
 
 
 def test_amd_caveat_matches_the_evidence() -> None:
-    """The latency calculators say of AMD GPUs that, past batch 1, published runs took longer per step
-    than the estimate (roofline.step_model_caveats): every MI300X step comparison at batch or
-    concurrency 8 and above must be slower than expected, else that sentence is stale."""
+    """The latency calculators say of AMD GPUs (roofline.step_model_caveats) that published MI300X runs
+    took longer per step than the estimate at batch 8 and more, and for MoE models on SGLang at any
+    load, "52–68 % under at one client": every such comparison must be slower than expected, and the
+    one-client SGLang MoE errors must span that range, else the sentence is stale."""
     def load(c: evidence.Comparison) -> int:
         p = evidence.point(c.point_id)
         return int(max(p.get("batch_size") or 0, p.get("concurrency") or 0))
 
+    def sglang_moe(c: evidence.Comparison) -> bool:
+        p = evidence.point(c.point_id)
+        return str(p["engine"]).startswith("SGLang") and models.load_preset(c.model_used).moe is not None
+
     mi = [c for c in evidence.step_comparisons(evidence.all_comparisons())
-          if str(evidence.point(c.point_id)["gpu"]).startswith("mi") and load(c) >= 8]
-    assert len(mi) >= 5
-    assert all(c.error < 0 for c in mi), [(c.point_id, f"{c.error:+.0%}") for c in mi if c.error >= 0]
+          if str(evidence.point(c.point_id)["gpu"]).startswith("mi")]
+    slower = [c for c in mi if load(c) >= 8 or sglang_moe(c)]
+    assert len(slower) >= 5
+    assert all(c.error < 0 for c in slower), [(c.point_id, f"{c.error:+.0%}") for c in slower if c.error >= 0]
+    one_client = sorted(round(c.error * 100) for c in mi if sglang_moe(c) and load(c) == 1)
+    assert len(one_client) >= 2 and (one_client[0], one_client[-1]) == (-68, -52), one_client
     gpu = hardware.get_gpu("mi300x")
     spec = models.load_preset("Qwen/Qwen3-30B-A3B")
     assert any("took longer per step" in line for line in roofline.step_model_caveats(spec, (gpu,)))
@@ -222,11 +230,11 @@ def test_quoted_misses_match_the_evidence() -> None:
         assert 40e-6 <= per_token_s / layers <= 50e-6, (size, per_token_s / layers)
         # roofline.DEFAULT_ROCM_LAYER_OVERHEAD_S is that residual, rounded: these rows agree by construction
         assert abs(one(amd.format(size, "2048out-b1"), "e2e_latency_ms").error) < 0.05
-    # the caveat's "42–51 % under at batch 128–256" (vLLM on MI300X, with the ROCm term)
-    big = [one(amd.format("70b", "2048out-b128"), "e2e_latency_ms"),
-           one(amd.format("405b", "2048out-b128"), "e2e_latency_ms"),
-           one("oci-llama31-405b-fp8-8xmi300x-128in-128out-b256", "e2e_latency_ms")]
-    assert sorted(round(c.error * 100) for c in big) == [-51, -46, -42], [c.error for c in big]
+    # the caveat's "42–51 % under at batch 128–256" and the accuracy page's "at batch 128 the 70B and 405B
+    # are 46 % and 42 % under, Oracle's 405B at batch 256 51 % under" (vLLM on MI300X, with the ROCm term)
+    for point_id, quoted in ((amd.format("70b", "2048out-b128"), -46), (amd.format("405b", "2048out-b128"), -42),
+                             ("oci-llama31-405b-fp8-8xmi300x-128in-128out-b256", -51)):
+        assert round(one(point_id, "e2e_latency_ms").error * 100) == quoted, point_id
     for c_ in (1, 2, 4, 8):
         ttft = one(f"gpustack-qwen3-8b-bf16-tp1-h100-sharegpt-c{c_}", "ttft_ms").expected_s
         assert 7.5e-3 <= ttft <= 8.5e-3, (c_, ttft)
