@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from calculators import roofline, simulate, vllm
+from calculators import roofline, simulate
 from calculators.errors import CalcError
 from calculators.hardware import GPU
 from calculators.models import ModelSpec, check_json_nesting
@@ -141,8 +141,10 @@ class Calibration:
     #: time than measured (the file does not match the server, or the server does less work)
     mbu_at_top: bool = False
     mfu_at_top: bool = False
-    #: why MFU was not fitted: "memory-bound" (the run's prefills do not depend on it) or "floor"
+    #: why MFU was not fitted: "insensitive" (the run's TTFT hardly depends on it) or "floor"
     mfu_skipped: str = ""
+    #: −d ln(median TTFT) / d ln MFU of the replay at the fitted MBU and the default MFU (1: compute-bound)
+    mfu_elasticity: float = 1.0
 
 
 def _replay(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, eff: roofline.Efficiency, kv_cache_dtype: str,
@@ -175,44 +177,43 @@ def _bisect(target: float, measure: Any, lo: float = 0.02, hi: float = 1.0, step
 
 
 def _bisect_rising(target: float, measure: Any, hi: float, steps: int = 14) -> float:
-    """The x in [0, hi] whose ``measure(x)`` (rising with x) equals ``target``, by bisection."""
+    """The x in [0, hi] whose ``measure(x)`` (rising with x) comes closest to ``target``, by bisection.
+    A replayed median TTFT rises in steps (a request waits for the next step boundary), so the closest
+    of the points tried is returned, within about one step time of the target."""
     a, b = 0.0, hi
-    if measure(0.0) >= target:
+    at0 = measure(0.0)
+    if at0 >= target:
         return 0.0
+    best, best_gap = 0.0, target - at0
     for _ in range(steps):
         mid = (a + b) / 2
-        if measure(mid) < target:
+        got = measure(mid)
+        if abs(got - target) < best_gap:
+            best, best_gap = mid, abs(got - target)
+        if got < target:
             a = mid
         else:
             b = mid
-    return (a + b) / 2
+    return best
 
 
 #: the largest API server time per request a fit may return (the most ``--ttft-overhead-ms`` takes)
 MAX_TTFT_OVERHEAD_S = 60.0
 
 
-def typical_prefill(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, eff: roofline.Efficiency,
-                    kv_cache_dtype: str = "auto", weights_dtype: str = "auto") -> tuple[int, int, bool]:
-    """The run's typical prefill step and whether MFU governs it: (median prompt tokens, prompts in
-    the step, compute-bound at ``eff``).  Prompts start together only when the file sent every
-    request at once (no rate, no client cap), as many as vLLM's default token budget holds; else one.
-    A memory-bound prefill (short prompts: the weights' bytes outweigh the FLOPs) takes the same time
-    at any MFU, so its TTFT cannot measure MFU."""
-    prompts = sorted(p for p, _ in bench.lengths)
-    median = prompts[len(prompts) // 2]
-    budget = vllm.default_scheduler_limits(gpu)[0]
-    together = len(prompts) if bench.request_rate is None and bench.max_concurrency is None else 1
-    seqs = max(1, min(together, budget // max(1, median)))
-    st = roofline.prefill_time(spec, gpu, tp, median, seqs, budget, weights_dtype, kv_cache_dtype, eff)
-    return median, seqs, st.compute_s / eff.mfu >= st.memory_s / eff.mbu
+#: MFU is fitted only where the run's median TTFT responds to it: raising MFU by a quarter from its default
+#: must shorten the replayed median TTFT at least half as much (in logarithm) as it would shorten a
+#: wholly compute-bound prefill (elasticity ≥ 0.5).  A memory-bound prefill (a few hundred tokens: the
+#: weights' bytes outweigh the FLOPs) takes the same time at any MFU, so its TTFT cannot measure MFU.
+MIN_MFU_ELASTICITY = 0.5
+_MFU_STEP = 1.25
 
 
 def calibrate(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, kv_cache_dtype: str = "auto",
               weights_dtype: str = "auto", max_num_seqs: int | None = None, rounds: int = 2,
               max_model_len: int | None = None, enforce_eager: bool = False) -> Calibration:
     """Fit MBU to the median TPOT and MFU to the median TTFT, alternately, ``rounds`` times.
-    MFU is fitted only when the run's typical prefill is compute-bound (:func:`typical_prefill`), and
+    MFU is fitted only when the run's median TTFT responds to it (:data:`MIN_MFU_ELASTICITY`), and
     an efficiency that would go under :data:`MIN_FITTED_EFFICIENCY` keeps its default; when MFU is not
     fitted, the per-request API server time (:attr:`roofline.Efficiency.ttft_overhead_s`) is fitted
     instead, by bisection, so that the replayed median TTFT matches (with several clients the time
@@ -226,17 +227,22 @@ def calibrate(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, kv_cache_dtype: 
 
     before = replay(base.mbu, base.mfu)
     mbu, mfu, overhead = base.mbu, base.mfu, 0.0
-    mbu_ok = True
-    mfu_ok = typical_prefill(spec, gpu, tp, bench, base, kv_cache_dtype, weights_dtype)[2]
-    skipped = "" if mfu_ok else "memory-bound"
+    mbu_ok = mfu_ok = True
     mbu_top = mfu_top = False
+    skipped = ""
+    elasticity = 1.0
     floor = MIN_FITTED_EFFICIENCY
-    for _ in range(rounds):
+    for round_ in range(rounds):
         if mbu_ok:
             mbu, clamp = _bisect(bench.median_tpot_s, lambda x: replay(x, mfu, overhead).tpot_s, lo=floor)  # noqa: B023
             mbu_top = clamp > 0
             if clamp < 0:
                 mbu, mbu_ok = base.mbu, False
+        if round_ == 0:  # does this run's TTFT measure MFU at all?
+            slow, fast = replay(mbu, base.mfu).ttft_s, replay(mbu, base.mfu * _MFU_STEP).ttft_s
+            elasticity = math.log(slow / fast) / math.log(_MFU_STEP) if slow > 0 and fast > 0 else 0.0
+            if elasticity < MIN_MFU_ELASTICITY:
+                mfu_ok, skipped = False, "insensitive"
         if mfu_ok:
             mfu, clamp = _bisect(bench.median_ttft_s, lambda x: replay(mbu, x).ttft_s, lo=floor)  # noqa: B023
             mfu_top = clamp > 0
@@ -254,7 +260,7 @@ def calibrate(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, kv_cache_dtype: 
     measured = Comparison(bench.median_ttft_s, bench.median_tpot_s, bench.output_tokens_per_s)
     return Calibration(mbu=mbu, mfu=mfu, measured=measured, before=before, after=after, mbu_fitted=mbu_ok,
                        mfu_fitted=mfu_ok, ttft_overhead_s=overhead, mbu_at_top=mbu_top and mbu_ok,
-                       mfu_at_top=mfu_top and mfu_ok, mfu_skipped=skipped)
+                       mfu_at_top=mfu_top and mfu_ok, mfu_skipped=skipped, mfu_elasticity=elasticity)
 
 
 def _median(values: list[float]) -> float:

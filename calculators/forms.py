@@ -1089,7 +1089,7 @@ def _plan_sim(v: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0915
         "simulations": r.simulations,
         "truncated": r.truncated,
         "max_model_len": r.max_model_len,
-        "serve_command": r.serve_command(spec, v["kv-cache-dtype"]),
+        "serve_command": r.serve_command(spec, v["kv-cache-dtype"], enforce_eager=bool(v.get("enforce-eager"))),
         "options_table": {"columns": list(PLAN_SIM_COLUMNS), "rows": rows},
         "assumptions": _timing_assumptions(spec, *_gpus_shown(gpus, rec.gpu if rec else None)) + [
             f"each candidate replica count simulated with {v['requests']:,} requests (seed {v['seed']}), the same "
@@ -1151,18 +1151,22 @@ def _calibrate(v: dict[str, Any]) -> dict[str, Any]:
     floor = f"{calibrate.MIN_FITTED_EFFICIENCY:g}"
     warnings = []
     if not c.mfu_fitted:
-        if c.mfu_skipped == "memory-bound":
-            median, seqs, _ = calibrate.typical_prefill(spec, gpu, v["tp"], bench, roofline.Efficiency(),
-                                                        v["kv-cache-dtype"], v["weights-dtype"])
-            why = (f"the run's prefills ({seqs:,} prompt{'s' if seqs != 1 else ''} of {median:,} tokens, the median) "
-                   "are memory-bound on this GPU, so their time does not depend on MFU")
+        if c.mfu_skipped == "insensitive":
+            why = (f"the replayed median TTFT hardly depends on MFU (a quarter more MFU shortens it "
+                   f"{100 * (1 - 1.25 ** -c.mfu_elasticity):.0f} %, a compute-bound prefill 20 %): the run's prefills "
+                   "are memory-bound (short prompts), so its TTFT cannot measure FLOPs utilisation")
         else:
             why = (f"the measured median TTFT ({1000 * c.measured.ttft_s:.1f} ms) would need an MFU under {floor}, "
                    "so most of it is time outside the GPU's prefill")
         warnings.append(
-            f"MFU not fitted: {why}; MFU stays at the default {c.mfu:g}, and the {1000 * c.ttft_overhead_s:.1f} ms "
-            "by which the median TTFT exceeds the GPU's work is fitted as API server time per request (request "
-            "handling, tokenisation, streaming); calibrate MFU from a run with prompts of a few thousand tokens")
+            f"MFU not fitted: {why}; MFU stays at the default {c.mfu:g}, and an API server time per request (request "
+            f"handling, tokenisation, streaming) of {1000 * c.ttft_overhead_s:.1f} ms makes the replayed median TTFT "
+            "match instead; calibrate MFU from a run with prompts of a few thousand tokens")
+        if c.ttft_overhead_s > 1.0:
+            warnings.append(
+                f"a server time of {c.ttft_overhead_s:,.1f} s per request is more than an API server takes: the run "
+                "probably queued (past the knee, or a client that could not keep up); calibrate from a run below "
+                "saturation")
     if not c.mbu_fitted:
         eager = "" if v.get("enforce-eager") else " (if the server ran with --enforce-eager, tick that option)"
         warnings.append(
@@ -1351,7 +1355,7 @@ CALCULATORS.update({
                 Output("mbu", "Fitted bandwidth utilisation (MBU)", "float", "", "bisection on the median TPOT"),
                 Output("mfu", "Fitted FLOPs utilisation (MFU)", "float", "", "bisection on the median TTFT"),
                 Output("ttft_overhead_ms", "Fitted API server time per request", "ms", "",
-                       "the median TTFT left over when it would need an MFU under the floor (else 0)"),
+                       "when MFU is not fitted: the server time that makes the replayed median TTFT match (else 0)"),
                 Output("ttft_measured_ms", "Median TTFT measured", "ms", "", "median_ttft_ms of the file"),
                 Output("ttft_before_ms", "Median TTFT predicted before", "ms", "", "default efficiencies"),
                 Output("ttft_after_ms", "Median TTFT predicted after", "ms", "", "fitted efficiencies"),

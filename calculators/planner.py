@@ -133,7 +133,8 @@ def plan_option(spec: ModelSpec, gpu: GPU, tp: int, w: Workload, weights_dtype: 
                 gpu_hour_price: float | None = None) -> PlanOption:
     """Size one (GPU, TP) choice for the workload (see the module docstring for the steps)."""
     p, o = w.prompt_tokens, w.output_tokens
-    limit, weights_fit = roofline.kv_max_batch(spec, gpu, tp, p, o, weights_dtype, kv_cache_dtype)
+    limit, weights_fit = roofline.kv_max_batch(spec, gpu, tp, p, o, weights_dtype, kv_cache_dtype,
+                                               enforce_eager=(eff or roofline.Efficiency()).enforce_eager)
 
     def infeasible(constraint: str, note: str) -> PlanOption:
         return PlanOption(gpu.id, tp, False, constraint, None, None, None, None, None, None, limit, None, None, note)
@@ -345,15 +346,16 @@ class SearchResult:
     truncated: bool
     max_model_len: int = 0  # the --max-model-len every candidate was sized and simulated at
 
-    def serve_command(self, spec: ModelSpec, kv_cache_dtype: str = "auto") -> str:
+    def serve_command(self, spec: ModelSpec, kv_cache_dtype: str = "auto", enforce_eager: bool = False) -> str:
         """The ``vllm serve`` command of the recommended plan's replica: every flag the search
-        assumed (TP, PP, --max-model-len, the weights format, the KV dtype), from the same
-        :func:`calculators.vllm.fit` the search ran; "" when nothing is recommended."""
+        assumed (TP, PP, --max-model-len, the weights format, the KV dtype, --enforce-eager), from the
+        same :func:`calculators.vllm.fit` the search ran; "" when nothing is recommended."""
         if self.recommended is None:
             return ""
         c = self.candidates[self.recommended]
         return vllm.fit(spec, hardware.get_gpu(c.gpu), tp=c.tp, pp=c.pp, max_model_len=self.max_model_len,
-                        kv_cache_dtype=kv_cache_dtype, weights_dtype=c.weights_dtype).serve_command
+                        kv_cache_dtype=kv_cache_dtype, weights_dtype=c.weights_dtype,
+                        enforce_eager=enforce_eager).serve_command
 
 
 def _max_length(d: simulate.Lengths) -> int:
@@ -511,7 +513,7 @@ def search(  # noqa: PLR0913, PLR0915
             continue
         try:
             fit = vllm.fit(spec, g, tp=tp, pp=pp, max_model_len=mml, kv_cache_dtype=kv_cache_dtype,
-                           weights_dtype=dtype)
+                           weights_dtype=dtype, enforce_eager=bool(eff is not None and eff.enforce_eager))
         except CalcError as exc:
             done("error", exc.message)
             continue

@@ -879,12 +879,13 @@ def ttft(spec: ModelSpec, gpu: GPU, tp: int, batch: int, prompt_tokens: int, out
 
 def kv_max_batch(spec: ModelSpec, gpu: GPU, tp: int, prompt_tokens: int, output_tokens: int,
                  weights_dtype: str = "auto", kv_cache_dtype: str = "auto",
-                 gpu_memory_utilization: float = 0.92) -> tuple[int, bool]:
+                 gpu_memory_utilization: float = 0.92, enforce_eager: bool = False) -> tuple[int, bool]:
     """(largest batch whose KV cache fits, weights fit) from :func:`calculators.vllm.fit` with
-    max_model_len = P + O: ⌊max_concurrency⌋ (vLLM's own figure), capped by max_num_seqs."""
+    max_model_len = P + O: ⌊max_concurrency⌋ (vLLM's own figure), capped by max_num_seqs
+    (``enforce_eager``: no memory kept for CUDA graphs)."""
     f = vllm.fit(spec, gpu, tp=tp, gpu_memory_utilization=gpu_memory_utilization,
                  max_model_len=prompt_tokens + output_tokens, kv_cache_dtype=kv_cache_dtype,
-                 weights_dtype=weights_dtype)
+                 weights_dtype=weights_dtype, enforce_eager=enforce_eager)
     weights_fit = f.weights_bytes_per_gpu < f.requested_bytes
     if f.available_kv_cache_bytes <= 0:
         return 0, weights_fit
@@ -941,7 +942,8 @@ def roofline(spec: ModelSpec, gpu: GPU, tp: int = 1, batch: int = 1, prompt_toke
     serving = serving_step_time(spec, gpu, tp, batch, prompt_tokens, output_tokens, weights_dtype, kv_cache_dtype, eff)
     first = ttft(spec, gpu, tp, batch, prompt_tokens, output_tokens, weights_dtype, kv_cache_dtype, eff,
                  max_num_batched_tokens)
-    limit, weights_fit = kv_max_batch(spec, gpu, tp, prompt_tokens, output_tokens, weights_dtype, kv_cache_dtype)
+    limit, weights_fit = kv_max_batch(spec, gpu, tp, prompt_tokens, output_tokens, weights_dtype, kv_cache_dtype,
+                                      enforce_eager=(eff or Efficiency()).enforce_eager)
     batches = curve_batches(max(limit, batch), (batch, limit))
     curve = tuple(curve_point(spec, gpu, tp, b, prompt_tokens, output_tokens, weights_dtype, kv_cache_dtype, eff,
                               limit, max_num_batched_tokens) for b in batches)

@@ -342,7 +342,8 @@ def simulate(  # noqa: PLR0913, PLR0915
     rng = random.Random(seed)
     fit = vllm.fit(spec, gpu, tp=tp, pp=pp, max_model_len=max_model_len, kv_cache_dtype=kv_cache_dtype,
                    block_size=block_size, max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
-                   weights_dtype=weights_dtype, vllm_version=vllm_version)
+                   weights_dtype=weights_dtype, vllm_version=vllm_version,
+                   enforce_eager=bool(eff is not None and eff.enforce_eager))  # no graph memory when eager
     if num_gpu_blocks is None and not fit.fits:
         raise CalcError("model", f"vLLM would not start: {fit.verdict}")
     blocks_total = fit.num_gpu_blocks if num_gpu_blocks is None else num_gpu_blocks

@@ -325,21 +325,21 @@ def test_calibrate_says_what_it_did_not_fit(tmp_path: Path) -> None:
     assert len(out["warnings"]) == 1 and out["warnings"][0].startswith("MFU not fitted")
     # the published median TTFT is replayed: the server time makes up the difference
     assert out["ttft_after_ms"] == pytest.approx(60.38, rel=0.02) and out["ttft_overhead_ms"] > 30
-    line = f"pass --mbu {out['mbu']:.3g} --ttft-overhead-ms {out['ttft_overhead_ms']:.3g} to"
+    line = f"pass --mbu {out['mbu']:.3g} --ttft-overhead-ms {out['ttft_overhead_ms']:.1f} to"
     assert any(line in a for a in out["assumptions"]), out["assumptions"]
     text = calc(*args).stdout
     assert "warning: MFU not fitted" in text
     # what calibrate says to pass is accepted, and moves the roofline's TTFT by exactly that much
     base = ("roofline", "--model", "Qwen/Qwen3-8B", "--gpu", "h100-sxm", "--prompt-tokens", "233", "--json")
     plain = json.loads(calc(*base).stdout)
-    shifted = json.loads(calc(*base, "--ttft-overhead-ms", f"{out['ttft_overhead_ms']:.3g}").stdout)
-    assert shifted["ttft_s"] - plain["ttft_s"] == pytest.approx(float(f"{out['ttft_overhead_ms']:.3g}") / 1000)
+    shifted = json.loads(calc(*base, "--ttft-overhead-ms", f"{out['ttft_overhead_ms']:.1f}").stdout)
+    assert shifted["ttft_s"] - plain["ttft_s"] == pytest.approx(float(f"{out['ttft_overhead_ms']:.1f}") / 1000)
     assert shifted["tpot_s"] == plain["tpot_s"]
     # the server time holds no batch slot: the engine's tokens/s do not change
     assert shifted["output_tokens_per_s"] == plain["output_tokens_per_s"]
     # and each says what its TTFT holds
     assert any(a.startswith("TTFT is the GPU's share") for a in plain["assumptions"])
-    passed_ms = float(f"{out['ttft_overhead_ms']:.3g}")
+    passed_ms = float(f"{out['ttft_overhead_ms']:.1f}")
     assert any(f"include {passed_ms:g} ms of API server time" in a for a in shifted["assumptions"])
 
 

@@ -430,6 +430,19 @@ def test_plan_sim_prints_the_serve_command_of_what_it_simulated(capsys: pytest.C
     assert words[words.index("--quantization") + 1] == "fp8"
 
 
+def test_plan_sim_sized_for_enforce_eager_says_so_in_its_command(capsys: pytest.CaptureFixture[str]) -> None:
+    """A plan simulated with --enforce-eager (every step pays eager launches, no memory kept for CUDA
+    graphs) prints a command that runs the server that way; without it, the command has no such flag."""
+    args = ["plan-sim", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "h100-sxm", "--rate", "2",
+            "--requests", "200", "--json"]
+    assert cli.main(args) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert cli.main([*args, "--enforce-eager"]) == 0
+    eager = json.loads(capsys.readouterr().out)
+    assert "--enforce-eager" not in plain["serve_command"].split()
+    assert "--enforce-eager" in eager["serve_command"].split()
+
+
 def test_plan_sim_without_a_plan_prints_no_command(capsys: pytest.CaptureFixture[str]) -> None:
     """No plan meets a 1 ms TTFT: no command is printed (nothing that could be copied and miss)."""
     assert cli.main(["plan-sim", "--model", "meta-llama/Llama-3.1-8B-Instruct", "--gpu", "h100-sxm", "--rate", "1",
