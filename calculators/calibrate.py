@@ -143,8 +143,8 @@ class Calibration:
     mfu_at_top: bool = False
     #: why MFU was not fitted: "insensitive" (the run's TTFT hardly depends on it) or "floor"
     mfu_skipped: str = ""
-    #: −d ln(median TTFT) / d ln MFU of the replay at the fitted MBU and the default MFU (1: compute-bound)
-    mfu_elasticity: float = 1.0
+    #: the share of the measured median TTFT that MFU governs in the replay (MIN_MFU_SHARE)
+    mfu_share: float = 1.0
 
 
 def _replay(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, eff: roofline.Efficiency, kv_cache_dtype: str,
@@ -176,36 +176,34 @@ def _bisect(target: float, measure: Any, lo: float = 0.02, hi: float = 1.0, step
     return math.exp((a + b) / 2), 0
 
 
-def _bisect_rising(target: float, measure: Any, hi: float, steps: int = 14) -> float:
-    """The x in [0, hi] whose ``measure(x)`` (rising with x) comes closest to ``target``, by bisection.
-    A replayed median TTFT rises in steps (a request waits for the next step boundary), so the closest
-    of the points tried is returned, within about one step time of the target."""
-    a, b = 0.0, hi
-    at0 = measure(0.0)
-    if at0 >= target:
+def _bisect_rising(target: float, measure: Any, hi: float, tol: float, steps: int = 14) -> float:
+    """The smallest x in [0, hi] whose ``measure(x)`` (non-decreasing in x) reaches ``target`` − ``tol``,
+    by bisection.  A replayed median TTFT moves in whole steps, and with closed-loop clients it can stay
+    flat while x grows (x spent in the server is x less spent queueing): the smallest x that explains
+    the target is the answer, 0 when x = 0 already does."""
+    if measure(0.0) >= target - tol:
         return 0.0
-    best, best_gap = 0.0, target - at0
+    a, b = 0.0, hi  # measure(a) < target − tol ≤ measure(b)
     for _ in range(steps):
         mid = (a + b) / 2
-        got = measure(mid)
-        if abs(got - target) < best_gap:
-            best, best_gap = mid, abs(got - target)
-        if got < target:
+        if measure(mid) < target - tol:
             a = mid
         else:
             b = mid
-    return best
+    return b
 
 
 #: the largest API server time per request a fit may return (the most ``--ttft-overhead-ms`` takes)
 MAX_TTFT_OVERHEAD_S = 60.0
 
 
-#: MFU is fitted only where the run's median TTFT responds to it: raising MFU by a quarter from its default
-#: must shorten the replayed median TTFT at least half as much (in logarithm) as it would shorten a
-#: wholly compute-bound prefill (elasticity ≥ 0.5).  A memory-bound prefill (a few hundred tokens: the
-#: weights' bytes outweigh the FLOPs) takes the same time at any MFU, so its TTFT cannot measure MFU.
-MIN_MFU_ELASTICITY = 0.5
+#: MFU is fitted only where it can explain the measurement: the part of the replayed median TTFT that
+#: MFU governs (what raising MFU by a quarter from its default takes off it, scaled to a wholly
+#: compute-bound time) must be at least half the *measured* median TTFT.  A memory-bound prefill (a
+#: few hundred tokens: the weights' bytes outweigh the FLOPs) takes the same time at any MFU, and a
+#: TTFT that is mostly server time or queueing is not FLOPs either; folding either into MFU would
+#: price every long prefill several times too slow.
+MIN_MFU_SHARE = 0.5
 _MFU_STEP = 1.25
 
 
@@ -213,7 +211,7 @@ def calibrate(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, kv_cache_dtype: 
               weights_dtype: str = "auto", max_num_seqs: int | None = None, rounds: int = 2,
               max_model_len: int | None = None, enforce_eager: bool = False) -> Calibration:
     """Fit MBU to the median TPOT and MFU to the median TTFT, alternately, ``rounds`` times.
-    MFU is fitted only when the run's median TTFT responds to it (:data:`MIN_MFU_ELASTICITY`), and
+    MFU is fitted only when it governs at least half the measured median TTFT (:data:`MIN_MFU_SHARE`), and
     an efficiency that would go under :data:`MIN_FITTED_EFFICIENCY` keeps its default; when MFU is not
     fitted, the per-request API server time (:attr:`roofline.Efficiency.ttft_overhead_s`) is fitted
     instead, by bisection, so that the replayed median TTFT matches (with several clients the time
@@ -230,18 +228,26 @@ def calibrate(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, kv_cache_dtype: 
     mbu_ok = mfu_ok = True
     mbu_top = mfu_top = False
     skipped = ""
-    elasticity = 1.0
+    share = 1.0
     floor = MIN_FITTED_EFFICIENCY
+    tol = 0.002 * bench.median_ttft_s  # a replay this close to the target needs no server time
+    fitted_with: tuple[float, float] = (mfu, overhead)  # what the last MBU fit assumed
+
+    def fit_mbu() -> None:
+        nonlocal mbu, mbu_ok, mbu_top, fitted_with
+        mbu, clamp = _bisect(bench.median_tpot_s, lambda x: replay(x, mfu, overhead).tpot_s, lo=floor)
+        mbu_top, fitted_with = clamp > 0, (mfu, overhead)
+        if clamp < 0:
+            mbu, mbu_ok = base.mbu, False
+
     for round_ in range(rounds):
         if mbu_ok:
-            mbu, clamp = _bisect(bench.median_tpot_s, lambda x: replay(x, mfu, overhead).tpot_s, lo=floor)  # noqa: B023
-            mbu_top = clamp > 0
-            if clamp < 0:
-                mbu, mbu_ok = base.mbu, False
-        if round_ == 0:  # does this run's TTFT measure MFU at all?
-            slow, fast = replay(mbu, base.mfu).ttft_s, replay(mbu, base.mfu * _MFU_STEP).ttft_s
-            elasticity = math.log(slow / fast) / math.log(_MFU_STEP) if slow > 0 and fast > 0 else 0.0
-            if elasticity < MIN_MFU_ELASTICITY:
+            fit_mbu()
+        if round_ == 0:  # can MFU explain this run's TTFT at all?
+            up = min(1.0, base.mfu * _MFU_STEP)
+            slow, fast = replay(mbu, base.mfu).ttft_s, replay(mbu, up).ttft_s
+            share = (slow - fast) / ((1 - base.mfu / up) * bench.median_ttft_s) if up > base.mfu else 0.0
+            if share < MIN_MFU_SHARE:
                 mfu_ok, skipped = False, "insensitive"
         if mfu_ok:
             mfu, clamp = _bisect(bench.median_ttft_s, lambda x: replay(mbu, x).ttft_s, lo=floor)  # noqa: B023
@@ -249,18 +255,24 @@ def calibrate(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, kv_cache_dtype: 
             if clamp < 0:
                 mfu, mfu_ok, skipped = base.mfu, False, "floor"
         if not mfu_ok:  # the TTFT the GPU work leaves over is the API server's
-            if replay(mbu, mfu, MAX_TTFT_OVERHEAD_S).ttft_s < bench.median_ttft_s:
+            if replay(mbu, mfu, MAX_TTFT_OVERHEAD_S).ttft_s < bench.median_ttft_s - tol:
                 raise CalcError(
                     "bench", f"the median TTFT ({bench.median_ttft_s:,.1f} s) is more than a minute above what the "
                     "GPU work of these requests explains: the run queued (past the knee, or a client that could "
                     "not keep up); calibrate from a run below saturation")
             overhead = _bisect_rising(bench.median_ttft_s, lambda x: replay(mbu, mfu, x).ttft_s,  # noqa: B023
-                                      min(bench.median_ttft_s, MAX_TTFT_OVERHEAD_S))
+                                      min(bench.median_ttft_s, MAX_TTFT_OVERHEAD_S), tol)
+    if mbu_ok and not mfu_ok and fitted_with != (mfu, overhead):
+        # MFU went back to its default, or the server time moved, after the last MBU fit: fit MBU to
+        # that, then the server time to the new MBU (an MFU that was fitted alternates as before)
+        fit_mbu()
+        overhead = _bisect_rising(bench.median_ttft_s, lambda x: replay(mbu, mfu, x).ttft_s,
+                                  min(bench.median_ttft_s, MAX_TTFT_OVERHEAD_S), tol)
     after = replay(mbu, mfu, overhead)
     measured = Comparison(bench.median_ttft_s, bench.median_tpot_s, bench.output_tokens_per_s)
     return Calibration(mbu=mbu, mfu=mfu, measured=measured, before=before, after=after, mbu_fitted=mbu_ok,
                        mfu_fitted=mfu_ok, ttft_overhead_s=overhead, mbu_at_top=mbu_top and mbu_ok,
-                       mfu_at_top=mfu_top and mfu_ok, mfu_skipped=skipped, mfu_elasticity=elasticity)
+                       mfu_at_top=mfu_top and mfu_ok, mfu_skipped=skipped, mfu_share=share)
 
 
 def _median(values: list[float]) -> float:

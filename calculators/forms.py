@@ -1152,9 +1152,9 @@ def _calibrate(v: dict[str, Any]) -> dict[str, Any]:
     warnings = []
     if not c.mfu_fitted:
         if c.mfu_skipped == "insensitive":
-            why = (f"the replayed median TTFT hardly depends on MFU (a quarter more MFU shortens it "
-                   f"{100 * (1 - 1.25 ** -c.mfu_elasticity):.0f} %, a compute-bound prefill 20 %): the run's prefills "
-                   "are memory-bound (short prompts), so its TTFT cannot measure FLOPs utilisation")
+            why = (f"MFU governs only {100 * max(0.0, c.mfu_share):.0f} % of the measured median TTFT in the replay "
+                   f"(at least {100 * calibrate.MIN_MFU_SHARE:.0f} % needed): the rest is time MFU does not set "
+                   "(memory-bound prefills of short prompts, or waiting: a server, a queue)")
         else:
             why = (f"the measured median TTFT ({1000 * c.measured.ttft_s:.1f} ms) would need an MFU under {floor}, "
                    "so most of it is time outside the GPU's prefill")
