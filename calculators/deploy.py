@@ -106,7 +106,7 @@ def default_name(model_id: str) -> str:
 
 
 def serve_args(spec: ModelSpec, tp: int, max_model_len: int | None, gpu_memory_utilization: float,
-               kv_cache_dtype: str, weights_dtype: str = "auto") -> list[str]:
+               kv_cache_dtype: str, weights_dtype: str = "auto", enforce_eager: bool = False) -> list[str]:
     """``vllm serve`` arguments (after ``vllm serve``): :func:`calculators.vllm.serve_command`'s flags
     with the weights flags of :func:`calculators.vllm.weights_flags` (``--quantization fp8`` or
     ``bitsandbytes`` at load time, ``--dtype``), plus ``--port``.  A format vLLM cannot load from
@@ -116,7 +116,8 @@ def serve_args(spec: ModelSpec, tp: int, max_model_len: int | None, gpu_memory_u
     if warnings:
         raise CalcError("weights-dtype", warnings[0])
     cmd = vllm.serve_command(spec.model_id, tp=tp, max_model_len=max_model_len,
-                             gpu_memory_utilization=gpu_memory_utilization, kv_cache_dtype=kv_cache_dtype, extra=flags)
+                             gpu_memory_utilization=gpu_memory_utilization, kv_cache_dtype=kv_cache_dtype,
+                             extra=(*flags, *(("--enforce-eager",) if enforce_eager else ())))
     args = shlex.split(cmd)[2:]
     return args + ["--port", str(PORT)]
 
@@ -124,7 +125,7 @@ def serve_args(spec: ModelSpec, tp: int, max_model_len: int | None, gpu_memory_u
 def deployment(spec: ModelSpec, tp: int, replicas: int = 1, name: str | None = None, namespace: str = "default",
                image: str = DEFAULT_IMAGE, max_model_len: int | None = None, gpu_memory_utilization: float = 0.92,
                kv_cache_dtype: str = "auto", weights_dtype: str = "auto", hf_secret: str = "hf-token",
-               cache_gib: int | None = None, shm_gib: int = 16) -> Deployment:
+               cache_gib: int | None = None, shm_gib: int = 16, enforce_eager: bool = False) -> Deployment:
     """The serve command and PVC + Deployment + Service YAML for ``replicas`` replicas of ``tp`` GPUs.
 
     The cache volume holds the checkpoint as downloaded (not the format vLLM quantises it to when
@@ -141,7 +142,7 @@ def deployment(spec: ModelSpec, tp: int, replicas: int = 1, name: str | None = N
     # the volume holds the checkpoint as published, whatever vLLM quantises it to at load time
     checkpoint = memory.weights_memory(spec, "auto", tp=tp)
     size = cache_gib if cache_gib is not None else max(1, math.ceil(1.2 * checkpoint.bytes_total / GIB))
-    args = serve_args(spec, tp, max_model_len, gpu_memory_utilization, kv_cache_dtype, weights_dtype)
+    args = serve_args(spec, tp, max_model_len, gpu_memory_utilization, kv_cache_dtype, weights_dtype, enforce_eager)
     serve = " ".join(["vllm", "serve", *(shlex.quote(a) for a in args)])
     labels: dict[str, YamlValue] = {"app.kubernetes.io/name": nm, "app.kubernetes.io/component": "vllm"}
     probe: dict[str, YamlValue] = {"httpGet": {"path": "/health", "port": PORT}}

@@ -1211,10 +1211,12 @@ def _deploy(v: dict[str, Any]) -> dict[str, Any]:
     spec = resolve_model(v)
     gpu = hardware.get_gpu(v["gpu"])
     tp, replicas = v["tp"], v["replicas"]
+    eager = bool(v.get("enforce-eager", False))
     note = ""
     if tp is None or replicas is None:
         w = planner.PRESETS[v["preset"] or "chat"]
-        p = planner.plan(spec, [gpu], w, weights_dtype=v["weights-dtype"], kv_cache_dtype=v["kv-cache-dtype"])
+        p = planner.plan(spec, [gpu], w, weights_dtype=v["weights-dtype"], kv_cache_dtype=v["kv-cache-dtype"],
+                         eff=roofline.Efficiency(enforce_eager=eager))
         feasible = [o for o in p.options if o.feasible and (tp is None or o.tp == tp)]
         if not feasible:
             raise CalcError("tp", f"no feasible {v['preset'] or 'chat'} plan on {gpu.id}; give --tp and --replicas")
@@ -1225,7 +1227,7 @@ def _deploy(v: dict[str, Any]) -> dict[str, Any]:
     assert tp is not None and replicas is not None
     d = deploy.deployment(spec, tp, replicas, name=v["name"], namespace=v["namespace"], image=v["image"],
                           max_model_len=v["max-model-len"], gpu_memory_utilization=v["gpu-memory-utilization"],
-                          kv_cache_dtype=v["kv-cache-dtype"], weights_dtype=v["weights-dtype"])
+                          kv_cache_dtype=v["kv-cache-dtype"], weights_dtype=v["weights-dtype"], enforce_eager=eager)
     return {"model": spec.model_id, "gpu": gpu.id, "tp": tp, "replicas": replicas, "name": d.name,
             "serve_command": d.serve_command, "manifest": d.manifest, "note": note,
             "assumptions": _assumptions(spec)}
@@ -1316,7 +1318,7 @@ CALCULATORS.update({
                    step=1, optional=True, help="vLLM --max-model-len; empty = the model's."),
              Input("gpu-memory-utilization", "GPU memory utilization", "float", 0.92, minimum=0.01, maximum=1.0,
                    step=0.01, advanced=True, help="vLLM --gpu-memory-utilization (vLLM 0.33's default: 0.92)."),
-             KV_DTYPE, _R_WEIGHTS,
+             KV_DTYPE, _R_WEIGHTS, _EAGER_STEP,
              Input("name", "Name", "text", None, optional=True, advanced=True,
                    help="Kubernetes name (DNS-1123); empty = from the model id."),
              Input("namespace", "Namespace", "text", "default", help="Kubernetes namespace."),

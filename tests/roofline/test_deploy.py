@@ -87,3 +87,16 @@ def test_cache_volume_holds_the_published_checkpoint_when_vllm_quantises_at_load
         docs = list(yaml.safe_load_all(deploy.deployment(spec, 4, weights_dtype=dtype).manifest))
         pvc = next(d for d in docs if d["kind"] == "PersistentVolumeClaim")
         assert pvc["spec"]["resources"]["requests"]["storage"] == want == "158Gi"
+
+
+def test_enforce_eager_reaches_the_command_and_the_manifest() -> None:
+    """A deployment sized for --enforce-eager (no CUDA graphs) runs the server that way: the flag is in
+    the serve command and in the container's arguments; without it, in neither."""
+    spec = models.load_preset("meta-llama/Llama-3.1-70B-Instruct")
+    for eager in (False, True):
+        d = deploy.deployment(spec, 4, 1, enforce_eager=eager)
+        (_, dep, _) = [doc for doc in yaml.safe_load_all(d.manifest) if doc]
+        (c,) = dep["spec"]["template"]["spec"]["containers"]
+        assert ("--enforce-eager" in d.serve_command.split()) is eager
+        assert ("--enforce-eager" in c["args"]) is eager
+        assert c["args"] == d.serve_command.split()[2:]
