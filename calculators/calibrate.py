@@ -233,6 +233,10 @@ def calibrate(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, kv_cache_dtype: 
     tol = 0.002 * bench.median_ttft_s  # a replay this close to the target needs no server time
     fitted_with: tuple[float, float] = (mfu, overhead)  # what the last MBU fit assumed
 
+    def fit_server_time() -> float:  # the smallest that brings the replayed median TTFT to the measured one
+        return _bisect_rising(bench.median_ttft_s, lambda x: replay(mbu, mfu, x).ttft_s,
+                              min(bench.median_ttft_s, MAX_TTFT_OVERHEAD_S), tol)
+
     def fit_mbu() -> None:
         nonlocal mbu, mbu_ok, mbu_top, fitted_with
         mbu, clamp = _bisect(bench.median_tpot_s, lambda x: replay(x, mfu, overhead).tpot_s, lo=floor)
@@ -260,14 +264,12 @@ def calibrate(spec: ModelSpec, gpu: GPU, tp: int, bench: Bench, kv_cache_dtype: 
                     "bench", f"the median TTFT ({bench.median_ttft_s:,.1f} s) is more than a minute above what the "
                     "GPU work of these requests explains: the run queued (past the knee, or a client that could "
                     "not keep up); calibrate from a run below saturation")
-            overhead = _bisect_rising(bench.median_ttft_s, lambda x: replay(mbu, mfu, x).ttft_s,  # noqa: B023
-                                      min(bench.median_ttft_s, MAX_TTFT_OVERHEAD_S), tol)
+            overhead = fit_server_time()
     if mbu_ok and not mfu_ok and fitted_with != (mfu, overhead):
         # MFU went back to its default, or the server time moved, after the last MBU fit: fit MBU to
         # that, then the server time to the new MBU (an MFU that was fitted alternates as before)
         fit_mbu()
-        overhead = _bisect_rising(bench.median_ttft_s, lambda x: replay(mbu, mfu, x).ttft_s,
-                                  min(bench.median_ttft_s, MAX_TTFT_OVERHEAD_S), tol)
+        overhead = fit_server_time()
     after = replay(mbu, mfu, overhead)
     measured = Comparison(bench.median_ttft_s, bench.median_tpot_s, bench.output_tokens_per_s)
     return Calibration(mbu=mbu, mfu=mfu, measured=measured, before=before, after=after, mbu_fitted=mbu_ok,

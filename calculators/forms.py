@@ -1089,7 +1089,7 @@ def _plan_sim(v: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0915
         "simulations": r.simulations,
         "truncated": r.truncated,
         "max_model_len": r.max_model_len,
-        "serve_command": r.serve_command(spec, v["kv-cache-dtype"], enforce_eager=bool(v.get("enforce-eager"))),
+        "serve_command": r.serve_command(spec, v["kv-cache-dtype"]),
         "options_table": {"columns": list(PLAN_SIM_COLUMNS), "rows": rows},
         "assumptions": _timing_assumptions(spec, *_gpus_shown(gpus, rec.gpu if rec else None)) + [
             f"each candidate replica count simulated with {v['requests']:,} requests (seed {v['seed']}), the same "

@@ -174,8 +174,8 @@ def plan_option(spec: ModelSpec, gpu: GPU, tp: int, w: Workload, weights_dtype: 
     if w.kind == "batch" and constraint == "kv" and at(bmax).bound == "compute":
         constraint = "compute"
 
-    def rate(b: int) -> float:  # requests per second of one replica at batch b (the engine's time per request)
-        return b / at(b).request_s_engine
+    def rate(b: int) -> float:  # requests per second of one replica at batch b (Little's law on the engine's time)
+        return at(b).output_tokens_per_s / o
 
     if w.concurrent_users is not None and w.kind == "interactive":
         replicas = math.ceil(w.concurrent_users / bmax)
@@ -196,7 +196,7 @@ def plan_option(spec: ModelSpec, gpu: GPU, tp: int, w: Workload, weights_dtype: 
     return PlanOption(
         gpu=gpu.id, tp=tp, feasible=True, binding_constraint=constraint, replicas=replicas, gpus=gpus,
         batch_per_replica=batch, ttft_s=pt.ttft_s, tpot_s=pt.tpot_s, kv_headroom=1.0 - batch / limit,
-        kv_max_batch=limit, output_tokens_per_s_per_replica=batch * o / pt.request_s_engine,
+        kv_max_batch=limit, output_tokens_per_s_per_replica=pt.output_tokens_per_s,
         cost_per_hour=None if gpu_hour_price is None else gpus * gpu_hour_price,
         note=f"largest batch within the targets: {bmax}",
     )
@@ -345,8 +345,9 @@ class SearchResult:
     simulations: int
     truncated: bool
     max_model_len: int = 0  # the --max-model-len every candidate was sized and simulated at
+    enforce_eager: bool = False  # the search simulated a server without CUDA graphs
 
-    def serve_command(self, spec: ModelSpec, kv_cache_dtype: str = "auto", enforce_eager: bool = False) -> str:
+    def serve_command(self, spec: ModelSpec, kv_cache_dtype: str = "auto") -> str:
         """The ``vllm serve`` command of the recommended plan's replica: every flag the search
         assumed (TP, PP, --max-model-len, the weights format, the KV dtype, --enforce-eager), from the
         same :func:`calculators.vllm.fit` the search ran; "" when nothing is recommended."""
@@ -355,7 +356,7 @@ class SearchResult:
         c = self.candidates[self.recommended]
         return vllm.fit(spec, hardware.get_gpu(c.gpu), tp=c.tp, pp=c.pp, max_model_len=self.max_model_len,
                         kv_cache_dtype=kv_cache_dtype, weights_dtype=c.weights_dtype,
-                        enforce_eager=enforce_eager).serve_command
+                        enforce_eager=self.enforce_eager).serve_command
 
 
 def _max_length(d: simulate.Lengths) -> int:
@@ -472,6 +473,7 @@ def search(  # noqa: PLR0913, PLR0915
     if gpu_hour_price is not None and (not math.isfinite(gpu_hour_price) or gpu_hour_price < 0):
         raise CalcError("gpu-hour-price", f"must be a non-negative number, got {gpu_hour_price!r}")
     mml = min(spec.max_len, _max_length(w.prompt) + _max_length(w.output))
+    eager = bool(eff is not None and eff.enforce_eager)  # sized, simulated and printed without CUDA graphs
     gpu_list = gpus if gpus is not None else hardware.all_gpus()
     if prices and gpu_hour_price is None:  # prices for some GPU types only: search those
         missing = [g.id for g in gpu_list if g.id not in prices]
@@ -513,7 +515,7 @@ def search(  # noqa: PLR0913, PLR0915
             continue
         try:
             fit = vllm.fit(spec, g, tp=tp, pp=pp, max_model_len=mml, kv_cache_dtype=kv_cache_dtype,
-                           weights_dtype=dtype, enforce_eager=bool(eff is not None and eff.enforce_eager))
+                           weights_dtype=dtype, enforce_eager=eager)
         except CalcError as exc:
             done("error", exc.message)
             continue
@@ -641,7 +643,7 @@ def search(  # noqa: PLR0913, PLR0915
                                    _slo_value(res, slo), out_rate, out_rate / n_gpus, res.ttft_s, res.tpot_s,
                                    res.e2e_s, res.preemptions, cost, per_m, curve=True))
     return SearchResult(w, slo, tuple(candidates), recommended, tuple(points), pareto_front(points), sims, truncated,
-                        mml)
+                        mml, eager)
 
 
 def pareto_front(points: list[SimPoint] | tuple[SimPoint, ...]) -> tuple[int, ...]:

@@ -827,18 +827,11 @@ class CurvePoint:
     ttft_s: float  # as a client sees it: the engine's TTFT + the API server's time (Efficiency.ttft_overhead_s)
     tpot_s: float
     tpot_s_lower_bound: float
-    output_tokens_per_s: float  # per replica (tp GPUs)
+    output_tokens_per_s: float  # per replica (tp GPUs); Little's law on the engine's TTFT (no server time)
     output_tokens_per_s_per_gpu: float
     output_tokens_per_s_per_user: float
     bound: str
     fits_kv: bool
-    ttft_s_engine: float = 0.0  # the engine's share of ttft_s (no API server time)
-    output_tokens: int = 1
-
-    @property
-    def request_s_engine(self) -> float:
-        """How long a request holds its batch slot: engine TTFT + (O − 1) · TPOT (Little's law's L)."""
-        return self.ttft_s_engine + (self.output_tokens - 1) * self.tpot_s
 
 
 @dataclass(frozen=True)
@@ -912,8 +905,7 @@ def curve_point(spec: ModelSpec, gpu: GPU, tp: int, batch: int, prompt_tokens: i
     return CurvePoint(batch=batch, ttft_s=first.time_s_expected + extra, tpot_s=tpot,
                       tpot_s_lower_bound=st.time_s_lower_bound,
                       output_tokens_per_s=rate, output_tokens_per_s_per_gpu=rate / tp,
-                      output_tokens_per_s_per_user=1.0 / tpot, bound=st.bound, fits_kv=batch <= kv_limit,
-                      ttft_s_engine=first.time_s_expected, output_tokens=output_tokens)
+                      output_tokens_per_s_per_user=1.0 / tpot, bound=st.bound, fits_kv=batch <= kv_limit)
 
 
 def throughput(batch: int, output_tokens: int, ttft_s: float, tpot_s: float) -> float:
