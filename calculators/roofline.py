@@ -23,8 +23,10 @@ decimal; times in seconds.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import wraps
+from typing import Any, TypeVar
 
 from calculators import dtypes, memory, params, vllm
 from calculators.errors import CalcError
@@ -357,7 +359,34 @@ def gemm_cost(spec: ModelSpec, tp: int, tokens: float, sequences: float, weights
     )
 
 
-@lru_cache(maxsize=64)
+_T = TypeVar("_T")
+
+
+def _per_spec(fn: Callable[..., _T]) -> Callable[..., _T]:
+    """Memoise ``fn(spec, *args)`` on the spec object itself (its identity) and the other arguments.
+
+    Not ``lru_cache``: a frozen ModelSpec's generated ``__eq__`` compares every field, and an equal
+    spec parsed by an earlier call would keep the entry, so every later hit would pay that comparison
+    (a third of a 10,000-request simulation's time).  The entry holds the spec, so its id is not reused
+    while cached."""
+    cache: dict[tuple[Any, ...], tuple[ModelSpec, _T]] = {}
+
+    @wraps(fn)
+    def memo(spec: ModelSpec, *args: Any) -> _T:
+        key = (id(spec), *args)
+        hit = cache.get(key)
+        if hit is not None and hit[0] is spec:
+            return hit[1]
+        value = fn(spec, *args)
+        if len(cache) >= 256:
+            cache.clear()
+        cache[key] = (spec, value)
+        return value
+
+    return memo
+
+
+@_per_spec
 def _groups(spec: ModelSpec, tp: int) -> tuple[params.TensorGroup, ...]:
     return params.tensor_groups(spec, tp=tp, include_mtp=False)
 
@@ -367,14 +396,34 @@ def check_modelled(spec: ModelSpec) -> None:
     attention and the state-space / linear-attention mixers (Mamba-1, Mamba2, Gated DeltaNet).
     Kept as the one place a future unmodelled layer kind is refused (a reader that accepts a new
     kind must be taught here first)."""
-    known = {"attention", "parallel", "mamba2", "gdn", "mamba1", "none"}
-    kinds = {spec.mixer(i) for i in range(spec.num_layers)} - known
+    kinds = _unmodelled_mixers(spec)
     if kinds:
         raise CalcError(
             "model",
             f"{spec.model_type}: the roofline step model does not cover {', '.join(sorted(kinds))} layers yet; memory, "
             "KV cache and vLLM's start-up figures are exact for it (the memory and vllm calculators)",
         )
+
+
+@_per_spec
+def _unmodelled_mixers(spec: ModelSpec) -> frozenset[str]:
+    known = {"attention", "parallel", "mamba2", "gdn", "mamba1", "none"}
+    return frozenset({spec.mixer(i) for i in range(spec.num_layers)} - known)
+
+
+@_per_spec
+def _attention_kinds(spec: ModelSpec, tp: int,
+                     kv_cache_dtype: str) -> tuple[tuple[int | None, int | None, int, int, int], ...]:
+    """The attention layers grouped by (window, chunk), in layer order: (window, chunk, layers, KV bytes
+    per token per layer on one GPU, head_dim), each read from the group's first layer."""
+    kinds: dict[tuple[int | None, int | None], int] = {}  # (window, chunk) -> layers
+    first: dict[tuple[int | None, int | None], int] = {}  # a layer of each: its head_dim and KV bytes
+    for i in spec.attention_layers:  # state-space layers: ssm_mixer_cost
+        key = (spec.layer_windows[i], spec.layer_chunks[i] if spec.layer_chunks else None)
+        kinds[key] = kinds.get(key, 0) + 1
+        first.setdefault(key, i)
+    return tuple((w, chunk, layers, memory.kv_bytes_per_token_per_layer(spec, kv_cache_dtype, tp, first[w, chunk]),
+                  spec.head_dim_of(first[w, chunk])) for (w, chunk), layers in kinds.items())
 
 
 def step_model_caveats(spec: ModelSpec, gpus: tuple[GPU, ...] = ()) -> list[str]:
@@ -510,16 +559,8 @@ def attention_cost(spec: ModelSpec, tp: int, sequences: float, prior: float, new
     h = spec.num_attention_heads // tp
     flops = 0.0
     nbytes = 0.0
-    kinds: dict[tuple[int | None, int | None], int] = {}  # (window, chunk) -> layers
-    first: dict[tuple[int | None, int | None], int] = {}  # a layer of each: its head_dim and KV bytes
-    for i in spec.attention_layers:  # state-space layers: ssm_mixer_cost below
-        key = (spec.layer_windows[i], spec.layer_chunks[i] if spec.layer_chunks else None)
-        kinds[key] = kinds.get(key, 0) + 1
-        first.setdefault(key, i)
     idx = spec.indexer
-    for (w, chunk), layers in kinds.items():
-        per_layer = memory.kv_bytes_per_token_per_layer(spec, kv_cache_dtype, tp, first[w, chunk])
-        head_dim = spec.head_dim_of(first[w, chunk])
+    for w, chunk, layers, per_layer, head_dim in _attention_kinds(spec, tp, kv_cache_dtype):
         if chunk is not None:
             pairs = chunked_pairs(prior, new, chunk)
             read = prior - math.floor(prior / chunk) * chunk  # the current chunk's keys
