@@ -320,14 +320,12 @@ def gemm_cost(spec: ModelSpec, tp: int, tokens: float, sequences: float, weights
     ``sequences`` sampled rows (vLLM computes logits for the last token of each sequence);
     embedding: T rows gathered; norms and biases: read once.
     """
-    q, label = memory.quant_for(spec, weights_dtype)
-    base = int(dtypes.BYTES_PER_ELEMENT[spec.dtype if q is not None else label])
+    base, sized = _sized_groups(spec, tp, weights_dtype)
     moe = spec.moe
     touched = experts_touched(moe.num_experts, moe.experts_per_token, tokens) if moe is not None else 0.0
     flops = 0.0
     nbytes = 0.0
-    for g in _groups(spec, tp):
-        shard, _ = memory.group_bytes(g, q, base)
+    for g, shard in sized:
         if g.kind == "embedding":
             nbytes += min(tokens, g.rows) * g.cols * base
             continue
@@ -403,6 +401,16 @@ def check_modelled(spec: ModelSpec) -> None:
             f"{spec.model_type}: the roofline step model does not cover {', '.join(sorted(kinds))} layers yet; memory, "
             "KV cache and vLLM's start-up figures are exact for it (the memory and vllm calculators)",
         )
+
+
+@_per_spec
+def _sized_groups(spec: ModelSpec, tp: int,
+                  weights_dtype: str) -> tuple[int, tuple[tuple[params.TensorGroup, int], ...]]:
+    """(bytes per unquantized element, each tensor group with its shard bytes on one GPU in the format
+    in force): a quantization ignore list is matched module by module, too slow to redo every step."""
+    q, label = memory.quant_for(spec, weights_dtype)
+    base = int(dtypes.BYTES_PER_ELEMENT[spec.dtype if q is not None else label])
+    return base, tuple((g, memory.group_bytes(g, q, base)[0]) for g in _groups(spec, tp))
 
 
 @_per_spec

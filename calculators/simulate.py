@@ -366,10 +366,12 @@ def simulate(  # noqa: PLR0913, PLR0915
 
     full_groups = len(groups) if all(g.kind == "attention" and g.window is None for g in groups) else 0
 
+    blocks_of = vllm.blocks_function(groups, bs, mnbt, mode)
+
     def blocks_for(tokens: int) -> int:
         if full_groups:  # every group full attention: ⌈tokens / block⌉ blocks in each
             return full_groups * -(-max(tokens, 1) // bs)
-        return vllm.blocks_per_request(groups, max(tokens, 1), bs, mnbt, mode)
+        return blocks_of(max(tokens, 1))
 
     # arrivals
     reqs: list[_Req] = []
@@ -402,8 +404,9 @@ def simulate(  # noqa: PLR0913, PLR0915
     else:
         fast = full_groups > 0 and seqs_limit <= budget_per_step and not force_general
         run = _run_fast if fast else _run_general
+        grain = bs if fast else vllm.blocks_grain(groups, bs, mode)
         steps, preemptions, util_sum, util_max, timeline = run(
-            pending, unreleased, requests, blocks_total, bs, budget_per_step, seqs_limit,
+            pending, unreleased, requests, blocks_total, grain, budget_per_step, seqs_limit,
             step, blocks_for, full_groups, think,
         )
     first = min(r.arrival for r in reqs)
@@ -481,11 +484,16 @@ def _admit(waiting: deque[_Req], running: list[_Req], seqs_limit: int, budget: i
     return admitted, budget, free
 
 
-def _run_general(pending: deque[_Req], unreleased: deque[_Req], requests: int, blocks_total: int, bs: int,
+def _run_general(pending: deque[_Req], unreleased: deque[_Req], requests: int, blocks_total: int, grain: int,
                  budget_per_step: int, seqs_limit: int, step: StepTimeFn, blocks_for: Callable[[int], int],
                  full_groups: int, think: Callable[[], float]) -> tuple[int, int, float, float,
                                                                          list[tuple[float, float]]]:
-    """Step by step, request by request: any KV-cache group layout."""
+    """Step by step, request by request: any KV-cache group layout.
+
+    A running request holds ``blocks_for(computed)`` blocks (admission allocates for its first chunk,
+    each step for what it adds), and that count grows by one token only where ``computed`` is a
+    multiple of ``grain`` (:func:`calculators.vllm.blocks_grain`; 0: never), so most decode steps
+    skip it."""
     waiting: deque[_Req] = deque()
     running: list[_Req] = []
     free = blocks_total
@@ -511,7 +519,10 @@ def _run_general(pending: deque[_Req], unreleased: deque[_Req], requests: int, b
         while i < len(running) and budget > 0:
             r = running[i]
             n = 1 if r.computed >= r.target else min(r.target - r.computed, budget)
-            need = blocks_for(r.computed + n) - r.blocks
+            if n == 1 and (not grain or r.computed % grain):
+                need = 0  # no group's block boundary at this token
+            else:
+                need = blocks_for(r.computed + n) - r.blocks
             self_preempted = False
             while need > free:
                 victim = running.pop()  # the most recently admitted (vLLM preempts from the tail)

@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import math
 import shlex
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from calculators import memory
@@ -228,6 +230,50 @@ def blocks_per_request(
             tokens = min(group.window - 1 + mnbt, max_model_len)
             total += -(-tokens // block_size) + 1
     return total
+
+
+def blocks_function(
+    groups: tuple[KVGroup, ...], block_size: int, mnbt: int, mamba_mode: str = "none"
+) -> Callable[[int], int]:
+    """:func:`blocks_per_request` as a function of the request's tokens, for a scheduler that asks it
+    for every running request at every step: identical groups are counted once and multiplied, each
+    as (count, cap on the tokens it holds or None, its block size, blocks added), so a call is a few
+    integer operations whatever the number of groups (Gemma's dozens of sliding-window groups)."""
+    const = 0
+    terms: list[tuple[int, int | None, int, int]] = []
+    for group, count in Counter(groups).items():
+        size = group.block_size or block_size
+        if group.kind == "mamba":
+            if mamba_mode in ("none", "align"):
+                const += count * (1 if mamba_mode == "none" else 2)
+            else:
+                terms.append((count, None, size, 0))
+        elif group.kind == "chunked" and group.window is not None:
+            terms.append((count, group.window + mnbt, size, 0))
+        elif group.window is None:
+            terms.append((count, None, size, 0))
+        else:
+            terms.append((count, group.window - 1 + mnbt, size, 1))
+
+    def blocks(tokens: int) -> int:
+        total = const
+        for count, cap, size, extra in terms:
+            held = tokens if cap is None or tokens < cap else cap
+            total += count * (-(-held // size) + extra)
+        return total
+
+    return blocks
+
+
+def blocks_grain(groups: tuple[KVGroup, ...], block_size: int, mamba_mode: str = "none") -> int:
+    """The greatest common divisor of the block sizes of the groups whose block count grows with the
+    tokens (0 when none does): :func:`blocks_per_request` of c + 1 tokens exceeds that of c only when
+    c is a multiple of it, so a scheduler can skip the count for every other decode step."""
+    grain = 0
+    for group in groups:
+        if group.kind != "mamba" or mamba_mode not in ("none", "align"):
+            grain = math.gcd(grain, group.block_size or block_size)
+    return grain
 
 
 def unify_page_size(

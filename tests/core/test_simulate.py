@@ -385,3 +385,32 @@ def test_rate_under_a_concurrency_cap() -> None:
     assert free.ttft_s == open_loop.ttft_s and free.tpot_s == open_loop.tpot_s
     with pytest.raises(CalcError, match="think-time-s"):
         sim.simulate(LLAMA, H100, rate=2.0, concurrency=4, think_s=1.0, lengths=lengths, requests=len(lengths))
+
+
+@pytest.mark.parametrize("model", [
+    "google/gemma-3-27b-it",  # sliding-window groups beside full attention
+    "google/gemma-4-31B-it",  # two page sizes: the smaller groups get a larger block
+    "unsloth/Llama-4-Scout-17B-16E-Instruct-unsloth",  # chunked local attention
+    "openai/gpt-oss-120b",  # 128-token windows
+    "ai21labs/Jamba-v0.1",  # Mamba state
+    "nvidia/Nemotron-H-47B-Reasoning-128K",
+])
+def test_blocks_function_equals_blocks_per_request(model: str) -> None:
+    """The scheduler's per-step block count (vllm.blocks_function) against the accounting it
+    replaces (vllm.blocks_per_request, checked against vLLM's logs in tests/core), token by token
+    across every cap, in each Mamba cache mode; and where that count can grow (vllm.blocks_grain)."""
+    from calculators import vllm
+
+    spec = models.load_preset(model)
+    f = vllm.fit(spec, hardware.get_gpu("h200"), tp=8 if spec.num_attention_heads % 8 == 0 else 1)
+    for mode in ("none", "align", "all"):
+        fn = vllm.blocks_function(f.kv_groups, f.block_size, f.max_num_batched_tokens, mode)
+        tokens = sorted({*range(1, 600), *range(600, 20_000, 37), *range(8000, 9000), f.max_model_len,
+                         *((g.window or 1) + d for g in f.kv_groups for d in (-2, -1, 0, 1, 2))} - {0, -1})
+        for t in tokens:
+            want = vllm.blocks_per_request(f.kv_groups, t, f.block_size, f.max_num_batched_tokens, mode)
+            assert fn(t) == want, (mode, t)
+        # the count grows by one token only at a multiple of the grain (the scheduler skips the rest)
+        grain = vllm.blocks_grain(f.kv_groups, f.block_size, mode)
+        grows = [t for t in range(1, 20_000) if fn(t + 1) != fn(t)]
+        assert grows and all(grain and t % grain == 0 for t in grows), (mode, grain, grows[:5])
