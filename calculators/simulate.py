@@ -188,7 +188,7 @@ def percentile(values: list[float], pct: float) -> float:
     return s[lo] + (s[hi] - s[lo]) * (k - lo)
 
 
-@dataclass(eq=False)  # identity: requests are compared by object, never field by field
+@dataclass(eq=False, slots=True)  # identity: requests are compared by object, never field by field
 class _Req:
     arrival: float
     prompt: int
@@ -552,12 +552,16 @@ def _run_general(pending: deque[_Req], unreleased: deque[_Req], requests: int, b
                 t = max(t, pending[0].arrival)
                 continue
             raise CalcError("max-model-len", "a request cannot be scheduled: its KV cache does not fit even alone")
-        decode = [r for r, n in scheduled if r.computed >= r.target]
-        prefill = [(r, n) for r, n in scheduled if r.computed < r.target]
-        ctx = sum(r.computed for r in decode) / len(decode) if decode else 0.0
-        ptoks = sum(n for _, n in prefill)
-        mean_prompt = sum(r.target for r, _ in prefill) / len(prefill) if prefill else 0.0
-        t += step(len(decode), ctx, ptoks, len(prefill), mean_prompt)
+        n_dec = ctx_sum = n_pre = ptoks = prompt_sum = 0  # decodes and prompt chunks of the step
+        for r, n in scheduled:
+            if r.computed >= r.target:
+                n_dec += 1
+                ctx_sum += r.computed
+            else:
+                n_pre += 1
+                ptoks += n
+                prompt_sum += r.target
+        t += step(n_dec, ctx_sum / n_dec if n_dec else 0.0, ptoks, n_pre, prompt_sum / n_pre if n_pre else 0.0)
         steps += 1
         done: list[_Req] = []
         for r, n in scheduled:
