@@ -400,7 +400,8 @@ def simulate(  # noqa: PLR0913, PLR0915
         frac = pp_stage_fraction(spec.num_layers, pp)
         steps, preemptions, util_sum, util_max, timeline = _run_pipeline(
             pending, unreleased, requests, blocks_total, budget_per_step, seqs_limit, step, blocks_for, think,
-            pp, frac, lambda tokens: pp_send_s(spec.hidden_size, tokens, gpu, tp, pp, link_eff))
+            pp, frac, lambda tokens: pp_send_s(spec.hidden_size, tokens, gpu, tp, pp, link_eff),
+            vllm.blocks_grain(groups, bs, mode))
     else:
         fast = full_groups > 0 and seqs_limit <= budget_per_step and not force_general
         run = _run_fast if fast else _run_general
@@ -781,10 +782,12 @@ def _run_fast(pending: deque[_Req], unreleased: deque[_Req], requests: int, bloc
 def _run_pipeline(pending: deque[_Req], unreleased: deque[_Req], requests: int, blocks_total: int,
                   budget_per_step: int, seqs_limit: int, step: StepTimeFn, blocks_for: Callable[[int], int],
                   think: Callable[[], float], pp: int, stage_fraction: float,
-                  send: Callable[[int], float]) -> tuple[int, int, float, float, list[tuple[float, float]]]:
+                  send: Callable[[int], float], grain: int = 1) -> tuple[int, int, float, float,
+                                                                      list[tuple[float, float]]]:
     """The scheduler with up to ``pp`` batches in flight through ``pp`` pipeline stages (module
     docstring).  The engine schedules at time ``t`` while fewer than ``pp`` batches are in flight and
-    something can be scheduled; otherwise it waits for the oldest batch and applies its outputs."""
+    something can be scheduled; otherwise it waits for the oldest batch and applies its outputs.
+    ``grain`` as in :func:`_run_general` (1: the block count is asked at every token)."""
     waiting: deque[_Req] = deque()
     running: list[_Req] = []
     inflight: deque[tuple[float, list[tuple[_Req, int, bool]]]] = deque()
@@ -835,7 +838,10 @@ def _run_pipeline(pending: deque[_Req], unreleased: deque[_Req], requests: int, 
                 if r.awaiting or not r.running:
                     continue  # its next token is still in the pipeline, or preempted in this step
                 n = 1 if r.computed >= r.target else min(r.target - r.computed, budget)
-                need = blocks_for(r.computed + n) - r.blocks
+                if n == 1 and (not grain or r.computed % grain):
+                    need = 0  # no group's block boundary at this token (as in _run_general)
+                else:
+                    need = blocks_for(r.computed + n) - r.blocks
                 while need > free:
                     victim = newest_idle()
                     if victim is None:
@@ -858,13 +864,18 @@ def _run_pipeline(pending: deque[_Req], unreleased: deque[_Req], requests: int, 
                     r.running = True
                     scheduled.append((r, n, False))
         if scheduled:
-            decode = [r for r, n, _ in scheduled if r.computed >= r.target]
-            prefill = [(r, n) for r, n, _ in scheduled if r.computed < r.target]
-            ctx = sum(r.computed for r in decode) / len(decode) if decode else 0.0
-            ptoks = sum(n for _, n in prefill)
-            mean_prompt = sum(r.target for r, _ in prefill) / len(prefill) if prefill else 0.0
-            stage = step(len(decode), ctx, ptoks, len(prefill), mean_prompt) * stage_fraction
-            hop = send(len(decode) + ptoks)
+            n_dec = ctx_sum = n_pre = ptoks = prompt_sum = 0  # decodes and prompt chunks of the batch
+            for r, n, _ in scheduled:
+                if r.computed >= r.target:
+                    n_dec += 1
+                    ctx_sum += r.computed
+                else:
+                    n_pre += 1
+                    ptoks += n
+                    prompt_sum += r.target
+            stage = step(n_dec, ctx_sum / n_dec if n_dec else 0.0, ptoks, n_pre,
+                         prompt_sum / n_pre if n_pre else 0.0) * stage_fraction
+            hop = send(n_dec + ptoks)
             arrive = t
             for k in range(pp):
                 begin = max(arrive, stage_free[k])
