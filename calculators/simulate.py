@@ -463,6 +463,24 @@ def _release(pending: deque[_Req], r: _Req, at: float) -> None:
     pending.insert(i, r)
 
 
+def _batch_shape(
+    scheduled: list[tuple[_Req, int]] | list[tuple[_Req, int, bool]],
+) -> tuple[int, float, int, int, float]:
+    """A step's arguments from what it schedules, each item (request, tokens, …) before the request's
+    tokens advance: (decodes, their mean context, prompt tokens, prompt chunks, their mean prompt)."""
+    n_dec = ctx_sum = n_pre = ptoks = prompt_sum = 0
+    for item in scheduled:
+        r = item[0]
+        if r.computed >= r.target:
+            n_dec += 1
+            ctx_sum += r.computed
+        else:
+            n_pre += 1
+            ptoks += item[1]
+            prompt_sum += r.target
+    return n_dec, ctx_sum / n_dec if n_dec else 0.0, ptoks, n_pre, prompt_sum / n_pre if n_pre else 0.0
+
+
 def _admit(waiting: deque[_Req], running: list[_Req], seqs_limit: int, budget: int, free: int,
            blocks_for: Callable[[int], int]) -> tuple[list[tuple[_Req, int]], int, int]:
     """vLLM V1's admission of waiting requests (first come, first served): while fewer than
@@ -553,16 +571,7 @@ def _run_general(pending: deque[_Req], unreleased: deque[_Req], requests: int, b
                 t = max(t, pending[0].arrival)
                 continue
             raise CalcError("max-model-len", "a request cannot be scheduled: its KV cache does not fit even alone")
-        n_dec = ctx_sum = n_pre = ptoks = prompt_sum = 0  # decodes and prompt chunks of the step
-        for r, n in scheduled:
-            if r.computed >= r.target:
-                n_dec += 1
-                ctx_sum += r.computed
-            else:
-                n_pre += 1
-                ptoks += n
-                prompt_sum += r.target
-        t += step(n_dec, ctx_sum / n_dec if n_dec else 0.0, ptoks, n_pre, prompt_sum / n_pre if n_pre else 0.0)
+        t += step(*_batch_shape(scheduled))
         steps += 1
         done: list[_Req] = []
         for r, n in scheduled:
@@ -864,18 +873,9 @@ def _run_pipeline(pending: deque[_Req], unreleased: deque[_Req], requests: int, 
                     r.running = True
                     scheduled.append((r, n, False))
         if scheduled:
-            n_dec = ctx_sum = n_pre = ptoks = prompt_sum = 0  # decodes and prompt chunks of the batch
-            for r, n, _ in scheduled:
-                if r.computed >= r.target:
-                    n_dec += 1
-                    ctx_sum += r.computed
-                else:
-                    n_pre += 1
-                    ptoks += n
-                    prompt_sum += r.target
-            stage = step(n_dec, ctx_sum / n_dec if n_dec else 0.0, ptoks, n_pre,
-                         prompt_sum / n_pre if n_pre else 0.0) * stage_fraction
-            hop = send(n_dec + ptoks)
+            shape = _batch_shape(scheduled)
+            stage = step(*shape) * stage_fraction
+            hop = send(shape[0] + shape[2])
             arrive = t
             for k in range(pp):
                 begin = max(arrive, stage_free[k])
