@@ -481,6 +481,44 @@ def _batch_shape(
     return n_dec, ctx_sum / n_dec if n_dec else 0.0, ptoks, n_pre, prompt_sum / n_pre if n_pre else 0.0
 
 
+class _KVUse:
+    """The KV cache's used fraction over a run: its sum and its peak over the steps, and a sample at
+    every ``requests // 50``-th step (batch, when pipelined) for the chart."""
+
+    __slots__ = ("blocks_total", "every", "peak", "timeline", "total")
+
+    def __init__(self, blocks_total: int, requests: int) -> None:
+        self.blocks_total = blocks_total
+        self.every = max(1, requests // 50)
+        self.total = 0.0
+        self.peak = 0.0
+        self.timeline: list[tuple[float, float]] = []
+
+    def record(self, count: int, t: float, free: int) -> None:
+        """After step (batch) number ``count``, ending at ``t`` with ``free`` blocks free."""
+        used = (self.blocks_total - free) / self.blocks_total if self.blocks_total else 0.0
+        self.total += used
+        if used > self.peak:
+            self.peak = used
+        if count % self.every == 0:
+            self.timeline.append((t, used))
+
+
+def _decode_room(running: list[_Req]) -> int:
+    """Steps every running request can decode before one of them samples its last token (0 unless
+    every one is decoding): the length of a decode-only stretch of :func:`_run_general`."""
+    k = -1
+    for r in running:
+        if r.computed < r.target:
+            return 0
+        room = r.output - r.generated - 1
+        if k < 0 or room < k:
+            k = room
+            if k <= 0:
+                return 0
+    return max(k, 0)
+
+
 def _admit(waiting: deque[_Req], running: list[_Req], seqs_limit: int, budget: int, free: int,
            blocks_for: Callable[[int], int]) -> tuple[list[tuple[_Req, int]], int, int]:
     """vLLM V1's admission of waiting requests (first come, first served): while fewer than
@@ -520,10 +558,7 @@ def _run_general(pending: deque[_Req], unreleased: deque[_Req], requests: int, b
     finished = 0
     preemptions = 0
     steps = 0
-    util_sum = 0.0
-    util_max = 0.0
-    timeline: list[tuple[float, float]] = []
-    sample_every = max(1, requests // 50)
+    use = _KVUse(blocks_total, requests)
 
     while finished < requests:
         while pending and pending[0].arrival <= t:
@@ -531,6 +566,45 @@ def _run_general(pending: deque[_Req], unreleased: deque[_Req], requests: int, b
         if not running and not waiting:
             t = pending[0].arrival
             continue
+        if not waiting and len(running) <= budget_per_step and (k := _decode_room(running)):
+            # decode-only stretch (as in _run_fast): for the next k steps every running request decodes,
+            # none samples its last token and nothing arrives; a request's block count is asked only at
+            # its block boundaries (every ``grain`` tokens), and a step whose new blocks do not fit is
+            # left to the loop below (it preempts); the requests are advanced once at the end
+            n = len(running)
+            ctx_sum = sum(r.computed for r in running)
+            due: dict[int, list[_Req]] = {}  # stretch step -> requests at a block boundary then
+            if grain:
+                for r in running:
+                    first = -r.computed % grain
+                    if first < k:
+                        due.setdefault(first, []).append(r)
+            arrival = pending[0].arrival if pending else math.inf
+            done_steps = 0
+            while done_steps < k and arrival > t:
+                at = due.get(done_steps)
+                if at:
+                    needs = [blocks_for(r.computed + done_steps + 1) - r.blocks for r in at]
+                    total = sum(needs)
+                    if total > free:
+                        break
+                    free -= total
+                    for r, need in zip(at, needs, strict=True):
+                        r.blocks += need
+                    later = done_steps + grain
+                    if later < k:
+                        due.setdefault(later, []).extend(at)
+                    del due[done_steps]
+                t += step(n, (ctx_sum + done_steps * n) / n, 0, 0, 0.0)
+                steps += 1
+                done_steps += 1
+                use.record(steps, t, free)
+            if done_steps:
+                for r in running:
+                    r.computed += done_steps
+                    r.generated += done_steps
+                    r.target = r.computed
+                continue
         budget = budget_per_step
         scheduled: list[tuple[_Req, int]] = []
         preempted_now = False
@@ -592,13 +666,8 @@ def _run_general(pending: deque[_Req], unreleased: deque[_Req], requests: int, b
             finished += 1
             if unreleased:  # closed loop: the client whose request finished sends the next one
                 _release(pending, unreleased.popleft(), t + think())
-        used = (blocks_total - free) / blocks_total if blocks_total else 0.0
-        util_sum += used
-        util_max = max(util_max, used)
-        if steps % sample_every == 0:
-            timeline.append((t, used))
-
-    return steps, preemptions, util_sum, util_max, timeline
+        use.record(steps, t, free)
+    return steps, preemptions, use.total, use.peak, use.timeline
 
 
 def _run_fast(pending: deque[_Req], unreleased: deque[_Req], requests: int, blocks_total: int, bs: int,
@@ -806,10 +875,7 @@ def _run_pipeline(pending: deque[_Req], unreleased: deque[_Req], requests: int, 
     finished = 0
     preemptions = 0
     steps = 0
-    util_sum = 0.0
-    util_max = 0.0
-    timeline: list[tuple[float, float]] = []
-    sample_every = max(1, requests // 50)
+    use = _KVUse(blocks_total, requests)
 
     def evict(victim: _Req) -> None:
         nonlocal free, preemptions
@@ -916,15 +982,11 @@ def _run_pipeline(pending: deque[_Req], unreleased: deque[_Req], requests: int, 
                         _release(pending, unreleased.popleft(), t + think())
                 elif r.target < r.computed:
                     r.target = r.computed  # from now on one token per step
-            used = (blocks_total - free) / blocks_total if blocks_total else 0.0
-            util_sum += used
-            util_max = max(util_max, used)
             batches_done += 1
-            if batches_done % sample_every == 0:
-                timeline.append((t, used))
+            use.record(batches_done, t, free)
             continue
         if pending:
             t = max(t, pending[0].arrival)
             continue
         raise CalcError("max-model-len", "a request cannot be scheduled: its KV cache does not fit even alone")
-    return steps, preemptions, util_sum, util_max, timeline
+    return steps, preemptions, use.total, use.peak, use.timeline

@@ -414,3 +414,18 @@ def test_blocks_function_equals_blocks_per_request(model: str) -> None:
         grain = vllm.blocks_grain(f.kv_groups, f.block_size, mode)
         grows = [t for t in range(1, 20_000) if fn(t + 1) != fn(t)]
         assert grows and all(grain and t % grain == 0 for t in grows), (mode, grain, grows[:5])
+
+
+@pytest.mark.parametrize("model", ["google/gemma-3-1b-it", "ibm-granite/granite-4.0-h-1b"])
+def test_decode_stretches_change_nothing(model: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The request-by-request scheduler with its decode-only stretches against itself with none (every
+    step scheduled request by request): a sliding-window and a hybrid Mamba model, closed loops that
+    fill the cache, so stretches meet block boundaries that do not fit and the loop preempts."""
+    spec = models.load_preset(model)
+    kw = {"rate": None, "concurrency": 256, "prompt": sim.parse_lengths("uniform:500:6000", "p"),
+          "output": sim.parse_lengths("uniform:1000:8000", "o"), "requests": 300, "max_model_len": 16384,
+          "seed": 1}
+    with_stretches = sim.simulate(spec, hardware.get_gpu("l4"), **kw)  # type: ignore[arg-type]
+    monkeypatch.setattr(sim, "_decode_room", lambda running: 0)
+    step_by_step = sim.simulate(spec, hardware.get_gpu("l4"), **kw)  # type: ignore[arg-type]
+    assert with_stretches == step_by_step and with_stretches.preemptions > 0
