@@ -10,10 +10,10 @@
 * boot variants (issue 11), interleaved in one run and served gzip-compressed like a static host:
   the plain boot, the precompiled stdlib alone, and the shipped path (memory snapshot when cached
   or on a fast link); cold, cold on a 20 Mbit/s + 40 ms link, warm, and browser CPU seconds;
-* a 10,000-request serving simulation (issue 12) through the same entry point the page's worker
-  calls (``forms.run_safely("simulate", …)``), in CPython here and in the page (Pyodide in
-  Chromium), interleaved round by round: the worker's own compute time, input → numbers on the page,
-  and the ratio of the two runtimes.
+* a 10,000-request serving simulation (issue 12) and a planner search on a sliding-window model
+  (SIM_CASES) through the same entry point the page's worker calls (``forms.run_safely``), in
+  CPython here and in the page (Pyodide in Chromium), interleaved round by round: the worker's own
+  compute time, input → numbers on the page, and the ratio of the two runtimes.
 
 Chromium is Debian's (/usr/bin/chromium or $CHROMIUM); the server is on 127.0.0.1.
 """
@@ -50,12 +50,18 @@ from tests.browser.conftest import Handler, launch, serve, wait_live  # noqa: E4
 from tests.chromium import CHROMIUM_ARGS  # noqa: E402
 
 CALC_PAGE = "calculators/vllm/"
-SIM_PAGE = "calculators/simulate/"
-#: the simulation timed: Llama-3.1-8B-Instruct on one H100 SXM, prompts normal(1024, 256), 256 output
-#: tokens, 10,000 requests, Poisson arrivals at each rate (requests/s); the same fields in both runtimes
+#: the simulations timed, in CPython and in the page: (label, page, calculator, its fields).  The
+#: 10,000-request simulation (issue 12): Llama-3.1-8B-Instruct on one H100 SXM, prompts
+#: normal(1024, 256), 256 output tokens, Poisson arrivals at 5 and 15 requests/s (the fast path); a
+#: planner search with the page's defaults on Gemma 4 (sliding windows: the request-by-request path)
 SIM_FIELDS = {"model": "meta-llama/Llama-3.1-8B-Instruct", "gpu": "h100-sxm", "tp": "1",
               "prompt-tokens": "normal:1024:256", "output-tokens": "256", "requests": "10000", "seed": "0"}
-SIM_RATES = ("5", "15")
+SIM_CASES = (
+    ("10,000-request simulation, rate 5/s", "calculators/simulate/", "simulate", {**SIM_FIELDS, "rate": "5"}),
+    ("10,000-request simulation, rate 15/s", "calculators/simulate/", "simulate", {**SIM_FIELDS, "rate": "15"}),
+    ("plan-sim, Gemma 4 31B, the page's defaults", "calculators/plan/", "plan-sim",
+     {"model": "google/gemma-4-31B-it"}),
+)
 PLAIN_PAGE = "kb/"
 DEBOUNCE_MS = 150
 
@@ -104,17 +110,17 @@ def time_to_live(page: Page, url: str) -> float:
 
 
 SIM_JS = """
-async (fields) => {
-  const form = document.querySelector('form[data-calculator="simulate"]');
-  const field = (name) => form.querySelector(`[name="${name}"]`);
+async ([name, fields]) => {
+  const form = document.querySelector(`form[data-calculator="${name}"]`);
+  const field = (n) => form.querySelector(`[name="${n}"]`);
   const done = new Promise(resolve => {
     const ok = (e) => { form.removeEventListener("calculator:error", ok); resolve(e.type); };
     form.addEventListener("calculator:result", ok, { once: true });
     form.addEventListener("calculator:error", ok, { once: true });
   });
-  for (const [name, value] of Object.entries(fields)) field(name).value = value;
+  for (const [n, value] of Object.entries(fields)) field(n).value = value;
   const t0 = performance.now();
-  field("rate").dispatchEvent(new Event("input", { bubbles: true }));
+  field(Object.keys(fields)[0]).dispatchEvent(new Event("input", { bubbles: true }));
   const kind = await done;
   const ms = window.fnCalculators.computeMs;
   return [kind, performance.now() - t0, ms[ms.length - 1]];
@@ -123,36 +129,40 @@ async (fields) => {
 
 
 def sim_timing(browser: Browser, base: str, rounds: int) -> list[tuple[str, str]]:
-    """The 10,000-request simulation in CPython and in the page, interleaved; medians per rate."""
+    """Each of SIM_CASES in CPython and in the page, interleaved round by round; medians."""
     from calculators import forms
 
     context = browser.new_context()
-    page = context.new_page()
-    page.goto(base + SIM_PAGE)
-    wait_live(page, "simulate")
-    cpython: dict[str, list[float]] = {r: [] for r in SIM_RATES}
-    worker: dict[str, list[float]] = {r: [] for r in SIM_RATES}
-    to_page: dict[str, list[float]] = {r: [] for r in SIM_RATES}
-    steps: dict[str, object] = {}
+    pages: dict[str, Page] = {}
+    for _, path, name, _ in SIM_CASES:
+        if path not in pages:
+            pages[path] = context.new_page()
+            pages[path].goto(base + path)
+        wait_live(pages[path], name)
+    cpython: dict[str, list[float]] = {c[0]: [] for c in SIM_CASES}
+    worker: dict[str, list[float]] = {c[0]: [] for c in SIM_CASES}
+    to_page: dict[str, list[float]] = {c[0]: [] for c in SIM_CASES}
+    size: dict[str, str] = {}
     for _ in range(rounds):
-        for rate in SIM_RATES:
-            fields = {**SIM_FIELDS, "rate": rate}
+        for label, path, name, fields in SIM_CASES:
             start = time.perf_counter()
-            reply = forms.run_safely("simulate", fields)
-            cpython[rate].append((time.perf_counter() - start) * 1000)
+            reply = forms.run_safely(name, fields)
+            cpython[label].append((time.perf_counter() - start) * 1000)
             if not reply["ok"]:
-                raise SystemExit(f"bench: the simulation refused its input: {reply}")
-            steps[rate] = reply["result"].get("steps", "?")
-            kind, e2e, ms = page.evaluate(SIM_JS, fields)
+                raise SystemExit(f"bench: {label}: the calculator refused its input: {reply}")
+            result = reply["result"]
+            size[label] = (f"{result['steps']:,} steps" if "steps" in result
+                           else f"{result.get('simulations', '?')} simulations")
+            kind, e2e, ms = pages[path].evaluate(SIM_JS, [name, fields])
             if kind != "calculator:result":
-                raise SystemExit(f"bench: the page's simulation answered {kind}")
-            worker[rate].append(ms)
-            to_page[rate].append(max(0.0, e2e - DEBOUNCE_MS))
+                raise SystemExit(f"bench: {label}: the page answered {kind}")
+            worker[label].append(ms)
+            to_page[label].append(max(0.0, e2e - DEBOUNCE_MS))
     context.close()
     figures: list[tuple[str, str]] = []
-    for rate in SIM_RATES:
-        c, w, p = (statistics.median(x[rate]) for x in (cpython, worker, to_page))
-        figures.append((f"10,000-request simulation, rate {rate}/s ({steps[rate]} steps), {rounds} rounds",
+    for label, *_ in SIM_CASES:
+        c, w, p = (statistics.median(x[label]) for x in (cpython, worker, to_page))
+        figures.append((f"{label} ({size[label]}), {rounds} rounds",
                         f"CPython {c / 1000:.2f} s, page worker {w / 1000:.2f} s (input → page {p / 1000:.2f} s); "
                         f"page ÷ CPython {w / c:.2f}"))
     return figures
@@ -404,7 +414,7 @@ def main() -> int:
     parser.add_argument("--extra-site", action="append", default=[], metavar="LABEL=DIR",
                         help="one more boot variant: another built site, as it is (e.g. an experiment)")
     parser.add_argument("--sim-rounds", type=int, default=3,
-                        help="interleaved rounds of the 10,000-request simulation timing (0: skip)")
+                        help="interleaved rounds of the simulation timings, SIM_CASES (0: skip)")
     parser.add_argument("--boot-only", action="store_true",
                         help="only the boot comparison (no build time, recompute latency or bytes)")
     args = parser.parse_args()
