@@ -800,7 +800,7 @@ def _roofline(v: dict[str, Any]) -> dict[str, Any]:
                        "allreduce_latency_s": eff.allreduce_latency_s,
                        "moe_layer_overhead_s": eff.moe_layer_overhead_s, "enforce_eager": eff.enforce_eager,
                        "eager_layer_overhead_s": roofline.EAGER_LAYER_OVERHEAD_S,
-                       "rocm_layer_overhead_s": eff.layer_overhead_on(gpu) - eff.layer_overhead_s,
+                       "rocm_layer_overhead_s": eff.rocm_overhead_on(gpu),
                        "ttft_overhead_s": eff.ttft_overhead_s},
         "curve": [p.__dict__ for p in r.curve],
         "assumptions": _timing_assumptions(spec, gpu) + [

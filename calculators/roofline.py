@@ -144,11 +144,14 @@ class Efficiency:
         """Fixed time every decoder layer adds to a step (eager launches; 0 under CUDA graphs)."""
         return EAGER_LAYER_OVERHEAD_S if self.enforce_eager else 0.0
 
+    def rocm_overhead_on(self, gpu: GPU) -> float:
+        """``rocm_layer_overhead_s`` on an AMD GPU, else 0."""
+        return self.rocm_layer_overhead_s if gpu.vendor.lower() in ROCM_VENDORS else 0.0
+
     def layer_overhead_on(self, gpu: GPU) -> float:
-        """Fixed time every decoder layer adds to a step on this GPU: eager launches, plus
-        ``rocm_layer_overhead_s`` on an AMD GPU."""
-        rocm = self.rocm_layer_overhead_s if gpu.vendor.lower() in ROCM_VENDORS else 0.0
-        return self.layer_overhead_s + rocm
+        """Fixed time every decoder layer adds to a step on this GPU: eager launches, plus the ROCm
+        cost on an AMD GPU."""
+        return self.layer_overhead_s + self.rocm_overhead_on(gpu)
 
 
 @dataclass(frozen=True)
@@ -440,7 +443,7 @@ def step_model_caveats(spec: ModelSpec, gpus: tuple[GPU, ...] = ()) -> list[str]
     tests/roofline/test_oracle_layers.py) but have few published runs to check them against, and the
     fixed per-layer costs are CUDA kernels' (published AMD runs are slower: docs/kb/accuracy.md)."""
     out = []
-    amd = sorted({g.name for g in gpus if g.vendor.lower() == "amd"})
+    amd = sorted({g.name for g in gpus if g.vendor.lower() in ROCM_VENDORS})
     if amd:
         out.append(
             f"{', '.join(amd)}: the efficiencies are those measured with CUDA kernels, plus a ROCm cost of "
@@ -975,6 +978,7 @@ def roofline(spec: ModelSpec, gpu: GPU, tp: int = 1, batch: int = 1, prompt_toke
                              ("output-tokens", output_tokens, 1 << 24)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= top:
             raise CalcError(name, f"must be a whole number from 1 to {top:,}, got {value!r}")
+    e = eff or Efficiency()
     scheme = scheme_for(spec, weights_dtype)
     _, dtype_used = peak_flops(gpu, scheme.compute_dtype)
     context = prompt_tokens + output_tokens / 2
@@ -984,7 +988,7 @@ def roofline(spec: ModelSpec, gpu: GPU, tp: int = 1, batch: int = 1, prompt_toke
     first = ttft(spec, gpu, tp, batch, prompt_tokens, output_tokens, weights_dtype, kv_cache_dtype, eff,
                  max_num_batched_tokens)
     limit, weights_fit = kv_max_batch(spec, gpu, tp, prompt_tokens, output_tokens, weights_dtype, kv_cache_dtype,
-                                      enforce_eager=(eff or Efficiency()).enforce_eager)
+                                      enforce_eager=e.enforce_eager)
     batches = curve_batches(max(limit, batch), (batch, limit))
     curve = tuple(curve_point(spec, gpu, tp, b, prompt_tokens, output_tokens, weights_dtype, kv_cache_dtype, eff,
                               limit, max_num_batched_tokens) for b in batches)
@@ -999,7 +1003,7 @@ def roofline(spec: ModelSpec, gpu: GPU, tp: int = 1, batch: int = 1, prompt_toke
         decode=dec,
         prefill=pre,
         serving=serving,
-        ttft_s=first.time_s_expected + (eff or Efficiency()).ttft_overhead_s,
+        ttft_s=first.time_s_expected + e.ttft_overhead_s,
         tpot_s=tpot,
         output_tokens_per_s=rate,
         output_tokens_per_s_per_gpu=rate / tp,

@@ -340,10 +340,11 @@ def simulate(  # noqa: PLR0913, PLR0915
     prompt = prompt or Lengths("fixed", 1024)
     output = output or Lengths("fixed", 256)
     rng = random.Random(seed)
+    e = eff or roofline.Efficiency()
     fit = vllm.fit(spec, gpu, tp=tp, pp=pp, max_model_len=max_model_len, kv_cache_dtype=kv_cache_dtype,
                    block_size=block_size, max_num_batched_tokens=max_num_batched_tokens, max_num_seqs=max_num_seqs,
                    weights_dtype=weights_dtype, vllm_version=vllm_version,
-                   enforce_eager=bool(eff is not None and eff.enforce_eager))  # no graph memory when eager
+                   enforce_eager=e.enforce_eager)  # no graph memory when eager
     if num_gpu_blocks is None and not fit.fits:
         raise CalcError("model", f"vLLM would not start: {fit.verdict}")
     blocks_total = fit.num_gpu_blocks if num_gpu_blocks is None else num_gpu_blocks
@@ -359,7 +360,7 @@ def simulate(  # noqa: PLR0913, PLR0915
     # the API server's share of each request (Efficiency.ttft_overhead_s), taken as spent before the engine
     # sees it: TTFT and end-to-end latency count it, and a closed-loop client's next request reaches the
     # engine that much after the previous one ended (open-loop arrivals all shift alike, which changes nothing)
-    extra = (eff or roofline.Efficiency()).ttft_overhead_s
+    extra = e.ttft_overhead_s
 
     def think() -> float:
         return (think_rng.expovariate(1.0 / think_s) if think_s > 0 else 0.0) + extra
@@ -367,10 +368,9 @@ def simulate(  # noqa: PLR0913, PLR0915
     full_groups = len(groups) if all(g.kind == "attention" and g.window is None for g in groups) else 0
 
     blocks_of = vllm.blocks_function(groups, bs, mnbt, mode)
+    grain = vllm.blocks_grain(groups, bs, mnbt, mode)  # where a request's block count can grow
 
     def blocks_for(tokens: int) -> int:
-        if full_groups:  # every group full attention: ⌈tokens / block⌉ blocks in each
-            return full_groups * -(-max(tokens, 1) // bs)
         return blocks_of(max(tokens, 1))
 
     # arrivals
@@ -396,18 +396,16 @@ def simulate(  # noqa: PLR0913, PLR0915
         reqs[:first_wave] = sorted(reqs[:first_wave], key=lambda r: r.arrival)
     pending, unreleased = deque(reqs[:first_wave]), deque(reqs[first_wave:])
     if pp > 1:
-        link_eff = (eff or roofline.Efficiency()).link
+        link_eff = e.link
         frac = pp_stage_fraction(spec.num_layers, pp)
         steps, preemptions, util_sum, util_max, timeline = _run_pipeline(
             pending, unreleased, requests, blocks_total, budget_per_step, seqs_limit, step, blocks_for, think,
-            pp, frac, lambda tokens: pp_send_s(spec.hidden_size, tokens, gpu, tp, pp, link_eff),
-            vllm.blocks_grain(groups, bs, mode))
+            pp, frac, lambda tokens: pp_send_s(spec.hidden_size, tokens, gpu, tp, pp, link_eff), grain)
     else:
         fast = full_groups > 0 and seqs_limit <= budget_per_step and not force_general
         run = _run_fast if fast else _run_general
-        grain = bs if fast else vllm.blocks_grain(groups, bs, mode)
         steps, preemptions, util_sum, util_max, timeline = run(
-            pending, unreleased, requests, blocks_total, grain, budget_per_step, seqs_limit,
+            pending, unreleased, requests, blocks_total, bs if fast else grain, budget_per_step, seqs_limit,
             step, blocks_for, full_groups, think,
         )
     first = min(r.arrival for r in reqs)

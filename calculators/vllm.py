@@ -206,41 +206,17 @@ def kv_groups(spec: ModelSpec, pp: int = 1, hybrid: bool = True) -> tuple[tuple[
     return tuple(groups), size
 
 
-def blocks_per_request(
-    groups: tuple[KVGroup, ...], max_model_len: int, block_size: int, mnbt: int, mamba_mode: str = "none"
-) -> int:
-    """Blocks one request of ``max_model_len`` tokens needs, summed over the KV-cache groups
-    (``max_memory_usage_bytes`` ÷ page size per group).
-
-    Full: ⌈L / block⌉.  Sliding window W: ⌈min(W − 1 + max_num_batched_tokens, L) / block⌉ + 1.
-    Chunked (chunk C): ⌈min(C + max_num_batched_tokens, L) / block⌉ (``ChunkedLocalAttentionSpec``).
-    Mamba state (``MambaSpec``): 1 ("none"), 2 ("align") or ⌈L / block⌉ ("all").
-    """
-    total = 0
-    base = block_size
-    for group in groups:
-        block_size = group.block_size or base
-        if group.kind == "mamba":
-            total += {"none": 1, "align": 2}.get(mamba_mode, -(-max_model_len // block_size))
-        elif group.kind == "chunked" and group.window is not None:
-            total += -(-min(group.window + mnbt, max_model_len) // block_size)
-        elif group.window is None:
-            total += -(-max_model_len // block_size)
-        else:
-            tokens = min(group.window - 1 + mnbt, max_model_len)
-            total += -(-tokens // block_size) + 1
-    return total
+#: one KV-cache group's share of a request's blocks: (how many such groups, the most tokens it holds
+#: (None: all of them), its block size, blocks it holds beyond them)
+_BlockTerm = tuple[int, int | None, int, int]
 
 
-def blocks_function(
-    groups: tuple[KVGroup, ...], block_size: int, mnbt: int, mamba_mode: str = "none"
-) -> Callable[[int], int]:
-    """:func:`blocks_per_request` as a function of the request's tokens, for a scheduler that asks it
-    for every running request at every step: identical groups are counted once and multiplied, each
-    as (count, cap on the tokens it holds or None, its block size, blocks added), so a call is a few
-    integer operations whatever the number of groups (Gemma's dozens of sliding-window groups)."""
+def _block_terms(groups: tuple[KVGroup, ...], block_size: int, mnbt: int,
+                 mamba_mode: str) -> tuple[int, tuple[_BlockTerm, ...]]:
+    """(blocks every request holds whatever its length, the terms that grow with it), identical groups
+    counted once: the rules of :func:`blocks_per_request`."""
     const = 0
-    terms: list[tuple[int, int | None, int, int]] = []
+    terms: list[_BlockTerm] = []
     for group, count in Counter(groups).items():
         size = group.block_size or block_size
         if group.kind == "mamba":
@@ -254,6 +230,22 @@ def blocks_function(
             terms.append((count, None, size, 0))
         else:
             terms.append((count, group.window - 1 + mnbt, size, 1))
+    return const, tuple(terms)
+
+
+def blocks_function(
+    groups: tuple[KVGroup, ...], block_size: int, mnbt: int, mamba_mode: str = "none"
+) -> Callable[[int], int]:
+    """Blocks one request of L tokens needs, summed over the KV-cache groups
+    (``max_memory_usage_bytes`` ÷ page size per group), as a function of L.
+
+    Full: ⌈L / block⌉.  Sliding window W: ⌈min(W − 1 + max_num_batched_tokens, L) / block⌉ + 1.
+    Chunked (chunk C): ⌈min(C + max_num_batched_tokens, L) / block⌉ (``ChunkedLocalAttentionSpec``).
+    Mamba state (``MambaSpec``): 1 ("none"), 2 ("align") or ⌈L / block⌉ ("all").
+    Identical groups are counted once and multiplied, so a call is a few integer operations whatever
+    the number of groups (Gemma's dozens of sliding-window groups): the scheduler simulation asks it
+    for every running request it schedules."""
+    const, terms = _block_terms(groups, block_size, mnbt, mamba_mode)
 
     def blocks(tokens: int) -> int:
         total = const
@@ -265,14 +257,20 @@ def blocks_function(
     return blocks
 
 
-def blocks_grain(groups: tuple[KVGroup, ...], block_size: int, mamba_mode: str = "none") -> int:
+def blocks_per_request(
+    groups: tuple[KVGroup, ...], max_model_len: int, block_size: int, mnbt: int, mamba_mode: str = "none"
+) -> int:
+    """Blocks one request of ``max_model_len`` tokens needs (:func:`blocks_function`)."""
+    return blocks_function(groups, block_size, mnbt, mamba_mode)(max_model_len)
+
+
+def blocks_grain(groups: tuple[KVGroup, ...], block_size: int, mnbt: int, mamba_mode: str = "none") -> int:
     """The greatest common divisor of the block sizes of the groups whose block count grows with the
     tokens (0 when none does): :func:`blocks_per_request` of c + 1 tokens exceeds that of c only when
     c is a multiple of it, so a scheduler can skip the count for every other decode step."""
     grain = 0
-    for group in groups:
-        if group.kind != "mamba" or mamba_mode not in ("none", "align"):
-            grain = math.gcd(grain, group.block_size or block_size)
+    for _, _, size, _ in _block_terms(groups, block_size, mnbt, mamba_mode)[1]:
+        grain = math.gcd(grain, size)
     return grain
 
 

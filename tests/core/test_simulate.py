@@ -7,6 +7,8 @@ gives exactly what the request-by-request path gives."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from calculators import calibrate, hardware, models, roofline
@@ -395,23 +397,41 @@ def test_rate_under_a_concurrency_cap() -> None:
     "ai21labs/Jamba-v0.1",  # Mamba state
     "nvidia/Nemotron-H-47B-Reasoning-128K",
 ])
-def test_blocks_function_equals_blocks_per_request(model: str) -> None:
-    """The scheduler's per-step block count (vllm.blocks_function) against the accounting it
-    replaces (vllm.blocks_per_request, checked against vLLM's logs in tests/core), token by token
-    across every cap, in each Mamba cache mode; and where that count can grow (vllm.blocks_grain)."""
+def test_blocks_function_against_vllms_rule_per_group(model: str) -> None:
+    """The block count the scheduler asks for every running request (vllm.blocks_function, which
+    counts identical groups once) against vLLM's per-group rule summed group by group
+    (``max_memory_usage_bytes`` ÷ page size of each KVCacheSpec in vllm/v1/kv_cache_interface.py:
+    full ⌈L/b⌉, sliding ⌈min(W − 1 + mnbt, L)/b⌉ + 1, chunked ⌈min(C + mnbt, L)/b⌉, Mamba 1 / 2 /
+    ⌈L/b⌉), token by token across every cap, in each Mamba cache mode; and where that count can grow
+    (vllm.blocks_grain)."""
     from calculators import vllm
+
+    def per_group(groups: tuple[vllm.KVGroup, ...], tokens: int, base: int, mnbt: int, mode: str) -> int:
+        total = 0
+        for g in groups:
+            b = g.block_size or base
+            if g.kind == "mamba":
+                total += 1 if mode == "none" else 2 if mode == "align" else math.ceil(tokens / b)
+            elif g.kind == "chunked" and g.window is not None:
+                total += math.ceil(min(g.window + mnbt, tokens) / b)
+            elif g.window is None:
+                total += math.ceil(tokens / b)
+            else:
+                total += math.ceil(min(g.window - 1 + mnbt, tokens) / b) + 1
+        return total
 
     spec = models.load_preset(model)
     f = vllm.fit(spec, hardware.get_gpu("h200"), tp=8 if spec.num_attention_heads % 8 == 0 else 1)
+    mnbt = f.max_num_batched_tokens
     for mode in ("none", "align", "all"):
-        fn = vllm.blocks_function(f.kv_groups, f.block_size, f.max_num_batched_tokens, mode)
+        fn = vllm.blocks_function(f.kv_groups, f.block_size, mnbt, mode)
         tokens = sorted({*range(1, 600), *range(600, 20_000, 37), *range(8000, 9000), f.max_model_len,
                          *((g.window or 1) + d for g in f.kv_groups for d in (-2, -1, 0, 1, 2))} - {0, -1})
         for t in tokens:
-            want = vllm.blocks_per_request(f.kv_groups, t, f.block_size, f.max_num_batched_tokens, mode)
-            assert fn(t) == want, (mode, t)
+            assert fn(t) == per_group(f.kv_groups, t, f.block_size, mnbt, mode), (mode, t)
+            assert vllm.blocks_per_request(f.kv_groups, t, f.block_size, mnbt, mode) == fn(t)
         # the count grows by one token only at a multiple of the grain (the scheduler skips the rest)
-        grain = vllm.blocks_grain(f.kv_groups, f.block_size, mode)
+        grain = vllm.blocks_grain(f.kv_groups, f.block_size, mnbt, mode)
         grows = [t for t in range(1, 20_000) if fn(t + 1) != fn(t)]
         assert grows and all(grain and t % grain == 0 for t in grows), (mode, grain, grows[:5])
 
